@@ -1,0 +1,2 @@
+//! File IO.
+pub mod safetensors;

@@ -14,6 +14,7 @@ pub use device::Device;
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
 pub use layout::Layout;
+pub use rng::Rng;
 pub use tensor::Tensor;
 pub mod io;
 pub mod ops;

@@ -10,5 +10,28 @@
 //! - Multi-threading uses rayon's current pool: run inside `ThreadPool::install` to pin a count.
 
 pub mod error;
+pub mod adamw;
+pub mod convert;
+pub mod cross_entropy;
+pub mod elementwise;
+pub mod embedding;
+pub mod layernorm;
+pub mod reduce;
+pub mod softmax;
+pub mod strided;
+pub mod gemm;
 
 pub use error::{KernelError, KernelResult};
+pub use adamw::{adamw_step, AdamWConfig};
+pub use convert::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16};
+pub use cross_entropy::{cross_entropy_backward, cross_entropy_forward};
+pub use elementwise::{
+    axpy, binary_contiguous, binary_scalar, binary_strided, gelu_backward, gelu_erf_backward, scalar_binary, scale,
+    unary_contiguous, unary_strided, BinaryOp, UnaryOp,
+};
+pub use embedding::{embedding_backward, embedding_forward};
+pub use layernorm::{layernorm_backward, layernorm_forward};
+pub use reduce::{argmax_rows, max_rows, mean_rows, min_rows, sum_cols, sum_rows};
+pub use softmax::{log_softmax_rows, log_softmax_rows_backward, softmax_rows, softmax_rows_backward};
+pub use strided::copy_strided;
+pub use gemm::{sgemm, sgemm_batched, sgemm_naive};

@@ -11,4 +11,5 @@ pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;
+pub(crate) mod support;
 pub mod view;

@@ -1,5 +1,7 @@
 //! The `Tensor`: a layout over shared storage. Cloning is cheap (the storage is reference-counted).
 use std::fmt;
+
+use bytemuck::Zeroable;
 use std::sync::Arc;
 
 use crate::dtype::{DType, Element};
@@ -168,7 +170,9 @@ impl Tensor {
         if self.is_contiguous() {
             return Ok(all[self.offset()..self.offset() + self.numel()].to_vec());
         }
-        Ok(self.layout.storage_indices().map(|i| all[i]).collect())
+        let mut out = vec![T::zeroed(); self.numel()];
+        kernels::copy_strided(self.shape(), all, self.offset(), self.strides(), &mut out)?;
+        Ok(out)
     }
 
     /// The elements in row-major order converted to f32, whatever the dtype.

@@ -15,6 +15,7 @@ pub use dtype::{DType, Element};
 pub use error::{Error, Result};
 pub use layout::Layout;
 pub use rng::Rng;
+pub use ops::loss::CrossEntropyOutput;
 pub use tensor::Tensor;
 pub mod io;
 pub mod ops;

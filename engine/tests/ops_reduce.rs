@@ -249,3 +249,26 @@ fn reductions_read_expanded_views() {
     let (_, idx) = expanded.topk(1, 0).unwrap();
     assert_eq!(idx.to_vec::<i64>().unwrap(), vec![0; 33], "ties along a broadcast dim go to index 0");
 }
+
+#[test]
+fn sum_to_undoes_a_broadcast() {
+    let mut rng = Rng::new(15);
+    let big = [7, 5, 33];
+    let vals = rng.vec(numel(&big), -1.0, 1.0);
+    for small in
+        [vec![7, 1, 33], vec![1, 5, 1], vec![33], vec![5, 1], vec![], vec![7, 5, 33], vec![1, 1, 1, 1][1..].to_vec()]
+    {
+        let mut want = vec![0.0f64; numel(&small)];
+        for idx in all_indices(&big) {
+            want[broadcast_linear(&small, &idx)] += vals[linear(&big, &idx)] as f64;
+        }
+        for layout in LAYOUTS {
+            let got = make(&vals, &big, layout).sum_to(&small).unwrap();
+            assert_eq!(got.shape(), small.as_slice());
+            assert_close(&got.to_vec::<f32>().unwrap(), &want, 1e-6, 1e-6, &format!("sum_to {small:?} ({layout:?})"));
+        }
+    }
+    let t = Tensor::from_vec(vals, &big).unwrap();
+    assert_eq!(err_msg(t.sum_to(&[2, 33])), "sum_to: [7, 5, 33] was not broadcast from [2, 33]");
+    assert!(err_msg(t.sum_to(&[1, 7, 5, 33])).contains("was not broadcast from [1, 7, 5, 33]"));
+}

@@ -95,6 +95,39 @@ impl Tensor {
         self.reduce(dims, keepdim, Reduction::Min, "min")
     }
 
+    /// Sums `self` down to `shape`, the shape it was broadcast from: the gradient of a broadcasting op
+    /// reduced to its operand (leading extra dimensions and dimensions where `shape` has 1 are summed).
+    ///
+    /// ```
+    /// use engine::Tensor;
+    /// let grad = Tensor::from_vec(vec![1f32; 2 * 3 * 4], &[2, 3, 4])?;
+    /// let bias_grad = grad.sum_to(&[1, 4])?;
+    /// assert_eq!(bias_grad.shape(), &[1, 4]);
+    /// assert_eq!(bias_grad.to_vec::<f32>()?, vec![6.0; 4]);
+    /// assert!(grad.sum_to(&[2, 4]).unwrap_err().to_string().contains("sum_to: [2, 3, 4] was not broadcast from [2, 4]"));
+    /// # Ok::<(), engine::Error>(())
+    /// ```
+    pub fn sum_to(&self, shape: &[usize]) -> Result<Tensor> {
+        const OP: &str = "sum_to";
+        let rank = self.rank();
+        let fits = shape.len() <= rank
+            && shape.iter().enumerate().all(|(i, &n)| n == 1 || n == self.shape()[rank - shape.len() + i]);
+        if !fits {
+            return Err(Error::op(
+                OP,
+                format!("{} was not broadcast from {}", fmt_shape(self.shape()), fmt_shape(shape)),
+            ));
+        }
+        let lead = rank - shape.len();
+        let dims: Vec<isize> = (0..rank)
+            .filter(|&d| d < lead || (shape[d - lead] == 1 && self.shape()[d] != 1))
+            .map(|d| d as isize)
+            .collect();
+        let summed = self.reduce(&dims, true, Reduction::Sum, OP)?;
+        // Drop the leading dimensions (now of size 1) that `shape` does not have.
+        Tensor::from_vec(summed.to_vec::<f32>()?, shape)
+    }
+
     /// The sum of every element, as a rank-0 tensor.
     ///
     /// ```

@@ -76,16 +76,15 @@ pub fn adamw_step(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32
     let (b2, eps) = (cfg.beta2, cfg.eps);
     let run = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
         // A plain zipped loop: LLVM vectorises it (sqrt and div included).
-        for i in 0..p.len() {
-            let gi = g[i];
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             // PyTorch: exp_avg.lerp_(g, 1 - b1), i.e. m + (1 - b1)(g - m);
             // exp_avg_sq.mul_(b2).addcmul_(g, g, value = 1 - b2).
-            let mi = m[i] + s.one_minus_b1 * (gi - m[i]);
-            let vi = b2 * v[i] + s.one_minus_b2 * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
+            let mi = *m + s.one_minus_b1 * (g - *m);
+            let vi = b2 * *v + s.one_minus_b2 * g * g;
+            *m = mi;
+            *v = vi;
             let denom = vi.sqrt() / s.bc2_sqrt + eps;
-            p[i] = p[i] * s.decay - s.step_size * mi / denom;
+            *p = *p * s.decay - s.step_size * mi / denom;
         }
     };
     if n < PAR_MIN_ELEMS {

@@ -6,9 +6,7 @@
 //! Rows whose target equals `ignore_index` (padding, prompt tokens) get loss 0 and no gradient.
 //! Per-row loss is returned; averaging over non-ignored rows is the caller's choice (it folds the
 //! 1/count into `dloss`).
-use wide::f32x8;
-
-use crate::elementwise::simd_math::{exp8, load, store};
+use crate::elementwise::lanes::{self, multiversion};
 use crate::error::{check_len, KernelError, KernelResult};
 use crate::softmax::{check_matrix, par_rows_mut, row_logsumexp};
 use crate::reduce::for_rows;
@@ -91,23 +89,19 @@ pub fn cross_entropy_backward(
             return;
         }
         let xr = &logits[r * cols..(r + 1) * cols];
-        let (lse, g) = (f32x8::splat(logsumexp[r]), f32x8::splat(dloss[r]));
-        let n8 = cols / 8 * 8;
-        for i in (0..n8).step_by(8) {
-            let v = load(&d[i..]) + exp8(load(&xr[i..]) - lse) * g;
-            store(v, &mut d[i..]);
-        }
-        if n8 < cols {
-            let mut buf = [f32::NEG_INFINITY; 8];
-            buf[..cols - n8].copy_from_slice(&xr[n8..]);
-            let p = exp8(f32x8::from(buf) - lse).to_array();
-            for i in n8..cols {
-                d[i] += p[i - n8] * dloss[r];
-            }
-        }
+        softmax_grad_row(xr, logsumexp[r], dloss[r], d);
         d[t as usize] -= dloss[r];
     });
     Ok(())
+}
+
+multiversion! {
+    /// d += e^(x - lse) * g for one row (softmax recomputed from the saved logsumexp).
+    fn softmax_grad_row<FMA>(x: &[f32], lse: f32, g: f32, d: &mut [f32]) {
+        for (d, &x) in d.iter_mut().zip(x) {
+            *d += lanes::exp::<FMA>(x - lse) * g;
+        }
+    }
 }
 
 /// Naive references with std's exp/ln in f64: the tests' oracle.

@@ -4,27 +4,26 @@
 //! Ops are a small closed set ([`BinaryOp`], [`UnaryOp`]) so the engine has one kernel per shape of
 //! call (contiguous / scalar / strided) rather than one per op. Cheap ops (add, mul, max, ...) are
 //! written as plain loops over a monomorphised closure, which LLVM vectorises; transcendental ops
-//! (exp, tanh, sigmoid, GELU) use the 8-lane polynomials in [`simd_math`]. `Log` and `Pow` stay on std.
+//! (exp, tanh, sigmoid, GELU) use the branch-free polynomials in [`lanes`], compiled per instruction
+//! set (AVX-512 / AVX2+FMA / SSE2) and dispatched at run time. `Log` and `Pow` stay on std.
 //!
 //! Large inputs are split over rayon in fixed-size chunks; every element is computed by the same
 //! arithmetic whatever the split, so results are identical on any thread count.
 use rayon::prelude::*;
-use wide::f32x8;
-
 use crate::error::{KernelError, KernelResult};
 use crate::strided::{check_view, for_each_row, numel};
 
+pub(crate) mod lanes;
 pub(crate) mod simd_math;
+
+use lanes::multiversion;
 
 /// Below this many elements an element-wise kernel stays on the calling thread.
 const PAR_MIN_ELEMS: usize = 1 << 16;
 /// Elements per parallel task (a multiple of 8 so SIMD bodies never straddle tasks).
 const PAR_CHUNK: usize = 1 << 14;
 
-/// sqrt(2 / pi), the GELU tanh-approximation constant.
-const GELU_K: f32 = 0.797_884_56;
-/// The cubic coefficient of the GELU tanh approximation.
-const GELU_C: f32 = 0.044_715;
+use lanes::{GELU_C, GELU_K};
 
 /// A binary element-wise op. `Maximum`/`Minimum` propagate NaN (like `torch.maximum`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,50 +154,58 @@ macro_rules! with_binary_fn {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 8-lane versions of the transcendental unary ops and their derivatives.
+// Transcendental loops, multiversioned (see `lanes`).
 
-/// GELU (tanh form) as x * sigmoid(2u): identical to 0.5 x (1 + tanh u) since 1 + tanh u = 2 sigmoid(2u),
-/// but without the cancellation of 1 + tanh u for very negative x.
-#[inline(always)]
-fn gelu8(x: f32x8) -> f32x8 {
-    let u = f32x8::splat(GELU_K) * (x * x * x).mul_add(f32x8::splat(GELU_C), x);
-    x * simd_math::sigmoid8(u + u)
+multiversion! {
+    /// out = op(x) for the transcendental ops (the match is outside the loops).
+    fn transcendental_map<FMA>(op: UnaryOp, x: &[f32], out: &mut [f32]) {
+        let it = out.iter_mut().zip(x);
+        match op {
+            UnaryOp::Exp => it.for_each(|(o, &v)| *o = lanes::exp::<FMA>(v)),
+            UnaryOp::Tanh => it.for_each(|(o, &v)| *o = lanes::tanh::<FMA>(v)),
+            UnaryOp::Sigmoid => it.for_each(|(o, &v)| *o = lanes::sigmoid::<FMA>(v)),
+            UnaryOp::Gelu => it.for_each(|(o, &v)| *o = lanes::gelu::<FMA>(v)),
+            UnaryOp::GeluErf => it.for_each(|(o, &v)| *o = lanes::gelu_erf::<FMA>(v)),
+            _ => unreachable!("not a transcendental op: {op:?}"),
+        }
+    }
 }
 
-/// d gelu / dx (tanh form). With s = sigmoid(2u): 0.5 (1 + tanh u) = s and 1 - tanh^2 u = 4 s (1 - s), so
-/// gelu' = s + 2 x s (1 - s) k (1 + 3 c x^2).
-#[inline(always)]
-fn gelu_grad8(x: f32x8) -> f32x8 {
-    let x2 = x * x;
-    let u = f32x8::splat(GELU_K) * (x2 * x).mul_add(f32x8::splat(GELU_C), x);
-    let s = simd_math::sigmoid8(u + u);
-    let du = f32x8::splat(GELU_K) * x2.mul_add(f32x8::splat(3.0 * GELU_C), f32x8::splat(1.0));
-    s + f32x8::splat(2.0) * x * s * (f32x8::splat(1.0) - s) * du
+multiversion! {
+    /// xs = op(xs) in place, for the strided path (gather first, then transform).
+    fn transcendental_in_place<FMA>(op: UnaryOp, xs: &mut [f32]) {
+        let it = xs.iter_mut();
+        match op {
+            UnaryOp::Exp => it.for_each(|v| *v = lanes::exp::<FMA>(*v)),
+            UnaryOp::Tanh => it.for_each(|v| *v = lanes::tanh::<FMA>(*v)),
+            UnaryOp::Sigmoid => it.for_each(|v| *v = lanes::sigmoid::<FMA>(*v)),
+            UnaryOp::Gelu => it.for_each(|v| *v = lanes::gelu::<FMA>(*v)),
+            UnaryOp::GeluErf => it.for_each(|v| *v = lanes::gelu_erf::<FMA>(*v)),
+            _ => unreachable!("not a transcendental op: {op:?}"),
+        }
+    }
 }
 
-#[inline(always)]
-fn gelu_erf8(x: f32x8) -> f32x8 {
-    let cdf = f32x8::splat(0.5) * (f32x8::splat(1.0) + simd_math::erf8(x * f32x8::splat(std::f32::consts::FRAC_1_SQRT_2)));
-    x * cdf
+multiversion! {
+    /// dx += gelu'(x) * dout, tanh form or (erf_form) exact.
+    fn gelu_grad_accumulate<FMA>(erf_form: bool, x: &[f32], dout: &[f32], dx: &mut [f32]) {
+        let it = dx.iter_mut().zip(x).zip(dout);
+        if erf_form {
+            it.for_each(|((d, &x), &g)| *d += lanes::gelu_erf_grad::<FMA>(x) * g);
+        } else {
+            it.for_each(|((d, &x), &g)| *d += lanes::gelu_grad::<FMA>(x) * g);
+        }
+    }
 }
 
-/// d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density.
-#[inline(always)]
-fn gelu_erf_grad8(x: f32x8) -> f32x8 {
-    const INV_SQRT_2PI: f32 = 0.398_942_3;
-    let cdf = f32x8::splat(0.5) * (f32x8::splat(1.0) + simd_math::erf8(x * f32x8::splat(std::f32::consts::FRAC_1_SQRT_2)));
-    let pdf = f32x8::splat(INV_SQRT_2PI) * simd_math::exp8(f32x8::splat(-0.5) * x * x);
-    x.mul_add(pdf, cdf)
+fn is_transcendental(op: UnaryOp) -> bool {
+    matches!(op, UnaryOp::Exp | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Gelu | UnaryOp::GeluErf)
 }
 
 /// out = op(x) for a contiguous run (no length checks; the public fns check).
 fn unary_run(op: UnaryOp, x: &[f32], out: &mut [f32]) {
     match op {
-        UnaryOp::Exp => simd_math::map(x, out, simd_math::exp8),
-        UnaryOp::Tanh => simd_math::map(x, out, simd_math::tanh8),
-        UnaryOp::Sigmoid => simd_math::map(x, out, simd_math::sigmoid8),
-        UnaryOp::Gelu => simd_math::map(x, out, gelu8),
-        UnaryOp::GeluErf => simd_math::map(x, out, gelu_erf8),
+        _ if is_transcendental(op) => transcendental_map(op, x, out),
         UnaryOp::Neg => zip_map(x, out, |v| -v),
         UnaryOp::Log => zip_map(x, out, f32::ln),
         UnaryOp::Relu => zip_map(x, out, relu),
@@ -207,21 +214,17 @@ fn unary_run(op: UnaryOp, x: &[f32], out: &mut [f32]) {
         UnaryOp::Recip => zip_map(x, out, |v| 1.0 / v),
         UnaryOp::Abs => zip_map(x, out, f32::abs),
         UnaryOp::Square => zip_map(x, out, |v| v * v),
+        _ => unreachable!(),
     }
 }
 
-/// out = op(out) in place, for the strided path (gather first, then transform).
+/// out = op(out) in place.
 fn unary_run_in_place(op: UnaryOp, xs: &mut [f32]) {
-    match op {
-        UnaryOp::Exp => simd_math::map_in_place(xs, simd_math::exp8),
-        UnaryOp::Tanh => simd_math::map_in_place(xs, simd_math::tanh8),
-        UnaryOp::Sigmoid => simd_math::map_in_place(xs, simd_math::sigmoid8),
-        UnaryOp::Gelu => simd_math::map_in_place(xs, gelu8),
-        UnaryOp::GeluErf => simd_math::map_in_place(xs, gelu_erf8),
-        _ => {
-            for v in xs.iter_mut() {
-                *v = op.apply(*v);
-            }
+    if is_transcendental(op) {
+        transcendental_in_place(op, xs);
+    } else {
+        for v in xs.iter_mut() {
+            *v = op.apply(*v);
         }
     }
 }
@@ -406,7 +409,7 @@ pub fn unary_strided(op: UnaryOp, shape: &[usize], x: &[f32], offset: usize, str
 /// ```
 pub fn gelu_backward(x: &[f32], dout: &[f32], dx: &mut [f32]) -> KernelResult<()> {
     check_equal("gelu_backward", &[("x", x.len()), ("dout", dout.len()), ("dx", dx.len())])?;
-    grad_run(x, dout, dx, gelu_grad8);
+    par_over(dx, |start, d| gelu_grad_accumulate(false, &x[start..start + d.len()], &dout[start..start + d.len()], d));
     Ok(())
 }
 
@@ -419,29 +422,8 @@ pub fn gelu_backward(x: &[f32], dout: &[f32], dx: &mut [f32]) -> KernelResult<()
 /// ```
 pub fn gelu_erf_backward(x: &[f32], dout: &[f32], dx: &mut [f32]) -> KernelResult<()> {
     check_equal("gelu_erf_backward", &[("x", x.len()), ("dout", dout.len()), ("dx", dx.len())])?;
-    grad_run(x, dout, dx, gelu_erf_grad8);
+    par_over(dx, |start, d| gelu_grad_accumulate(true, &x[start..start + d.len()], &dout[start..start + d.len()], d));
     Ok(())
-}
-
-/// dx += grad(x) * dout, 8 lanes at a time, tail padded (same arithmetic for every element).
-fn grad_run(x: &[f32], dout: &[f32], dx: &mut [f32], grad: fn(f32x8) -> f32x8) {
-    par_over(dx, |start, d| {
-        let n = d.len();
-        let (x, dout) = (&x[start..start + n], &dout[start..start + n]);
-        let n8 = n / 8 * 8;
-        for i in (0..n8).step_by(8) {
-            let v = simd_math::load(&d[i..]) + grad(simd_math::load(&x[i..])) * simd_math::load(&dout[i..]);
-            simd_math::store(v, &mut d[i..]);
-        }
-        if n8 < n {
-            let mut xb = [0.0f32; 8];
-            xb[..n - n8].copy_from_slice(&x[n8..]);
-            let g = grad(f32x8::from(xb)).to_array();
-            for i in n8..n {
-                d[i] += g[i - n8] * dout[i];
-            }
-        }
-    });
 }
 
 /// y[i] += alpha * x[i] (gradient accumulation).
@@ -595,23 +577,36 @@ pub mod reference {
     }
 }
 
-/// Test-only access to the 8-lane transcendentals, so the integration tests can measure their error
-/// directly. Not part of the stable API.
+/// Test-only access to the lane transcendentals, both variants (`*_fma` fuses multiply-adds as the
+/// AVX2/AVX-512 builds do; without FMA hardware `mul_add` runs in software with the same result), so
+/// the integration tests can measure their error directly. Not part of the stable API.
 #[doc(hidden)]
 pub mod fast_math {
-    use super::simd_math;
+    use super::lanes;
 
     pub fn exp(x: f32) -> f32 {
-        simd_math::one(x, simd_math::exp8)
+        lanes::exp::<false>(x)
+    }
+    pub fn exp_fma(x: f32) -> f32 {
+        lanes::exp::<true>(x)
     }
     pub fn tanh(x: f32) -> f32 {
-        simd_math::one(x, simd_math::tanh8)
+        lanes::tanh::<false>(x)
+    }
+    pub fn tanh_fma(x: f32) -> f32 {
+        lanes::tanh::<true>(x)
     }
     pub fn sigmoid(x: f32) -> f32 {
-        simd_math::one(x, simd_math::sigmoid8)
+        lanes::sigmoid::<false>(x)
+    }
+    pub fn sigmoid_fma(x: f32) -> f32 {
+        lanes::sigmoid::<true>(x)
     }
     pub fn erf(x: f32) -> f32 {
-        simd_math::one(x, simd_math::erf8)
+        lanes::erf::<false>(x)
+    }
+    pub fn erf_fma(x: f32) -> f32 {
+        lanes::erf::<true>(x)
     }
 }
 

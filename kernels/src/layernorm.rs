@@ -22,6 +22,9 @@ use wide::f32x8;
 /// summation order, hence the result, never changes.
 const ROWS_PER_CHUNK: usize = 32;
 
+/// One chunk's (dgamma, dbeta) partial sums, each present when that gradient was asked for.
+type Partials = (Option<Vec<f32>>, Option<Vec<f32>>);
+
 fn check_param(kernel: &'static str, what: &str, p: Option<usize>, cols: usize) -> KernelResult<()> {
     match p {
         Some(len) if len != cols => Err(KernelError::new(kernel, format!("{what} has {len} elements but cols is {cols}"))),
@@ -45,25 +48,26 @@ fn normalize_row(xr: &[f32], gamma: Option<&[f32]>, beta: Option<&[f32]>, eps: f
         |i| (xr[i] - mean) * (xr[i] - mean),
     ) / n as f64;
     let rstd = (1.0 / (var + eps as f64).sqrt()) as f32;
+    // Zipped loops (no indexing) so LLVM vectorises each variant.
     match (gamma, beta) {
         (Some(g), Some(b)) => {
-            for c in 0..n {
-                o[c] = (xr[c] - mean) * rstd * g[c] + b[c];
+            for (((o, &x), &g), &b) in o.iter_mut().zip(xr).zip(g).zip(b) {
+                *o = (x - mean) * rstd * g + b;
             }
         }
         (Some(g), None) => {
-            for c in 0..n {
-                o[c] = (xr[c] - mean) * rstd * g[c];
+            for ((o, &x), &g) in o.iter_mut().zip(xr).zip(g) {
+                *o = (x - mean) * rstd * g;
             }
         }
         (None, Some(b)) => {
-            for c in 0..n {
-                o[c] = (xr[c] - mean) * rstd + b[c];
+            for ((o, &x), &b) in o.iter_mut().zip(xr).zip(b) {
+                *o = (x - mean) * rstd + b;
             }
         }
         (None, None) => {
-            for c in 0..n {
-                o[c] = (xr[c] - mean) * rstd;
+            for (o, &x) in o.iter_mut().zip(xr) {
+                *o = (x - mean) * rstd;
             }
         }
     }
@@ -146,22 +150,28 @@ fn backward_row(xr: &[f32], gamma: Option<&[f32]>, mean: f32, rstd: f32, dyr: &[
     };
     let mean_dn = (sum_dn / n as f64) as f32;
     let mean_dn_xhat = (sum_dn_xhat / n as f64) as f32;
-    for c in 0..n {
-        let xhat = (xr[c] - mean) * rstd;
-        let dn = match gamma {
-            Some(g) => dyr[c] * g[c],
-            None => dyr[c],
-        };
-        dxr[c] += rstd * (dn - mean_dn - xhat * mean_dn_xhat);
+    match gamma {
+        Some(g) => {
+            for (((d, &x), &dy), &g) in dxr.iter_mut().zip(xr).zip(dyr).zip(g) {
+                let xhat = (x - mean) * rstd;
+                *d += rstd * (dy * g - mean_dn - xhat * mean_dn_xhat);
+            }
+        }
+        None => {
+            for ((d, &x), &dy) in dxr.iter_mut().zip(xr).zip(dyr) {
+                let xhat = (x - mean) * rstd;
+                *d += rstd * (dy - mean_dn - xhat * mean_dn_xhat);
+            }
+        }
     }
     if let Some(dg) = dg {
-        for c in 0..n {
-            dg[c] += dyr[c] * ((xr[c] - mean) * rstd);
+        for ((d, &x), &dy) in dg.iter_mut().zip(xr).zip(dyr) {
+            *d += dy * ((x - mean) * rstd);
         }
     }
     if let Some(db) = db {
-        for c in 0..n {
-            db[c] += dyr[c];
+        for (d, &dy) in db.iter_mut().zip(dyr) {
+            *d += dy;
         }
     }
 }
@@ -201,7 +211,7 @@ pub fn layernorm_backward(
     let dx = &mut dx[..rows * cols];
     let (want_dg, want_db) = (dgamma.is_some(), dbeta.is_some());
     // One chunk of rows: its dx rows, plus its own dgamma/dbeta partials (zeroed, then summed into).
-    let run_chunk = |chunk: usize, dxc: &mut [f32]| -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    let run_chunk = |chunk: usize, dxc: &mut [f32]| -> Partials {
         let mut pg = want_dg.then(|| vec![0.0f32; cols]);
         let mut pb = want_db.then(|| vec![0.0f32; cols]);
         for (i, dxr) in dxc.chunks_exact_mut(cols).enumerate() {
@@ -211,13 +221,13 @@ pub fn layernorm_backward(
         }
         (pg, pb)
     };
-    let partials: Vec<(Option<Vec<f32>>, Option<Vec<f32>>)> = if rows * cols < PAR_MIN_ELEMS {
+    let partials: Vec<Partials> = if rows * cols < PAR_MIN_ELEMS {
         dx.chunks_mut(ROWS_PER_CHUNK * cols).enumerate().map(|(i, c)| run_chunk(i, c)).collect()
     } else {
         dx.par_chunks_mut(ROWS_PER_CHUNK * cols).enumerate().map(|(i, c)| run_chunk(i, c)).collect()
     };
     // Merge partials in chunk order, on this thread, in f64 (cheap: chunks x cols adds).
-    let merge = |dst: &mut [f32], pick: &dyn Fn(&(Option<Vec<f32>>, Option<Vec<f32>>)) -> &[f32]| {
+    let merge = |dst: &mut [f32], pick: &dyn Fn(&Partials) -> &[f32]| {
         let mut total = vec![0.0f64; cols];
         for p in &partials {
             for (t, &v) in total.iter_mut().zip(pick(p)) {

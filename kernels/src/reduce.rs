@@ -15,6 +15,7 @@
 use rayon::prelude::*;
 use wide::f32x8;
 
+use crate::elementwise::lanes::multiversion;
 use crate::elementwise::simd_math::load;
 use crate::error::{check_len, KernelError, KernelResult};
 
@@ -261,10 +262,7 @@ pub fn sum_cols(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) -> KernelR
         let w = oc.len();
         let mut acc = vec![0.0f64; w];
         for r in 0..rows {
-            let xr = &x[r * cols + c0..r * cols + c0 + w];
-            for (a, &v) in acc.iter_mut().zip(xr) {
-                *a += v as f64;
-            }
+            accumulate_f64(&mut acc, &x[r * cols + c0..r * cols + c0 + w]);
         }
         for (o, a) in oc.iter_mut().zip(acc) {
             *o = a as f32;
@@ -276,6 +274,16 @@ pub fn sum_cols(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) -> KernelR
         out.par_chunks_mut(SUM_COLS_CHUNK).enumerate().for_each(|(i, oc)| run(i * SUM_COLS_CHUNK, oc));
     }
     Ok(())
+}
+
+multiversion! {
+    /// acc[i] += row[i] in f64. Lane-wise adds, so every build (AVX-512 converts and adds 8 lanes at a
+    /// time, SSE2 2) gives the same bits; multiversioned because the f32 -> f64 widening is the cost.
+    fn accumulate_f64<FMA>(acc: &mut [f64], row: &[f32]) {
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += v as f64;
+        }
+    }
 }
 
 /// Naive references: one sequential f64 loop per output. The tests' oracle.

@@ -2,15 +2,13 @@
 //! backward side by side.
 //!
 //! Stability: every row subtracts its max before exponentiating, so the largest term is e^0 = 1 and
-//! nothing overflows (rows of ±1e4 are fine). Exponentials use the 8-lane Cephes exp (≤ 2 ulp, see
-//! `elementwise::simd_math`); sums use the blocked f32-lanes/f64-blocks scheme of `reduce`.
+//! nothing overflows (rows of ±1e4 are fine). Exponentials use the Cephes exp (≤ 2 ulp, see
+//! `elementwise::lanes`, multiversioned for AVX-512 / AVX2 / SSE2); sums use the blocked f32-lanes/f64-blocks scheme of `reduce`.
 //! Rows are independent and each is reduced in one fixed order, so results are identical on any
 //! thread count.
-use wide::f32x8;
-
-use crate::elementwise::simd_math::{exp8, load, store};
+use crate::elementwise::lanes::{self, multiversion};
 use crate::error::{check_len, KernelError, KernelResult};
-use crate::reduce::{blocked_sum, row_dot, row_max, row_sum, PAR_MIN_ELEMS};
+use crate::reduce::{row_dot, row_max, row_sum, PAR_MIN_ELEMS};
 use rayon::prelude::*;
 
 /// Checks that each named slice holds rows × cols values.
@@ -46,37 +44,34 @@ where
     }
 }
 
-/// Writes e^(x - m) into `out` and returns the blocked sum of what it wrote. `x`, `out` equal length.
-#[inline]
-pub(crate) fn exp_shifted_store(x: &[f32], m: f32, out: &mut [f32]) -> f64 {
-    let n = x.len();
-    let mv = f32x8::splat(m);
-    let n8 = n / 8 * 8;
-    for i in (0..n8).step_by(8) {
-        store(exp8(load(&x[i..]) - mv), &mut out[i..]);
+multiversion! {
+    /// out = e^(x - m). `x`, `out` equal length.
+    pub(crate) fn exp_shifted<FMA>(x: &[f32], m: f32, out: &mut [f32]) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = lanes::exp::<FMA>(v - m);
+        }
     }
-    if n8 < n {
-        let mut buf = [f32::NEG_INFINITY; 8];
-        buf[..n - n8].copy_from_slice(&x[n8..]);
-        let e = exp8(f32x8::from(buf) - mv).to_array();
-        out[n8..].copy_from_slice(&e[..n - n8]);
-    }
-    row_sum(&out[..n])
 }
 
-/// sum_i e^(x_i - m) without storing (blocked). The tail goes through the vector exp too.
+/// Writes e^(x - m) into `out` and returns the blocked sum of what it wrote.
+#[inline]
+pub(crate) fn exp_shifted_store(x: &[f32], m: f32, out: &mut [f32]) -> f64 {
+    exp_shifted(x, m, out);
+    row_sum(&out[..x.len()])
+}
+
+/// sum_i e^(x_i - m) without touching an output: exponentials go through a 1024-float stack buffer
+/// (L1-resident) in blocks, each summed with the blocked scheme of `reduce`.
 #[inline]
 pub(crate) fn exp_shifted_sum(x: &[f32], m: f32) -> f64 {
-    let n = x.len();
-    let mv = f32x8::splat(m);
-    let n8 = n / 8 * 8;
-    let mut s = blocked_sum(n8, |i| exp8(load(&x[i..]) - mv), |_| unreachable!());
-    if n8 < n {
-        let mut buf = [f32::NEG_INFINITY; 8];
-        buf[..n - n8].copy_from_slice(&x[n8..]);
-        s += exp8(f32x8::from(buf) - mv).to_array().iter().map(|&v| v as f64).sum::<f64>();
+    let mut buf = [0.0f32; 1024];
+    let mut total = 0.0;
+    for block in x.chunks(buf.len()) {
+        let b = &mut buf[..block.len()];
+        exp_shifted(block, m, b);
+        total += row_sum(b);
     }
-    s
+    total
 }
 
 /// log(sum_c e^{x_c}) of one row, stable. A row of all -inf gives -inf; a NaN gives NaN.
@@ -162,23 +157,18 @@ pub fn log_softmax_rows_backward(y: &[f32], dy: &[f32], rows: usize, cols: usize
     check_matrix("log_softmax_rows_backward", rows, cols, &[("y", y.len()), ("dy", dy.len()), ("dx", dx.len())])?;
     par_rows_mut(dx, rows, cols, |r, d| {
         let (yr, dyr) = (&y[r * cols..(r + 1) * cols], &dy[r * cols..(r + 1) * cols]);
-        let s = f32x8::splat(row_sum(dyr) as f32);
-        let n8 = cols / 8 * 8;
-        for i in (0..n8).step_by(8) {
-            let v = load(&d[i..]) + load(&dyr[i..]) - exp8(load(&yr[i..])) * s;
-            store(v, &mut d[i..]);
-        }
-        if n8 < cols {
-            let mut buf = [0.0f32; 8];
-            buf[..cols - n8].copy_from_slice(&yr[n8..]);
-            let e = exp8(f32x8::from(buf)).to_array();
-            let s = s.to_array()[0];
-            for i in n8..cols {
-                d[i] += dyr[i] - e[i - n8] * s;
-            }
-        }
+        log_softmax_grad_row(yr, dyr, row_sum(dyr) as f32, d);
     });
     Ok(())
+}
+
+multiversion! {
+    /// d += dy - e^y * s for one row.
+    fn log_softmax_grad_row<FMA>(y: &[f32], dy: &[f32], s: f32, d: &mut [f32]) {
+        for ((d, &y), &g) in d.iter_mut().zip(y).zip(dy) {
+            *d += g - lanes::exp::<FMA>(y) * s;
+        }
+    }
 }
 
 /// Naive references with std's exp/ln and f64 sums: the tests' oracle.

@@ -204,6 +204,9 @@ pub fn copy_strided<T: Copy + Send + Sync>(
     if dst.len() != n {
         return Err(KernelError::new(K, format!("dst has {} elements but shape {shape:?} has {n}", dst.len())));
     }
+    if n >= TRANSPOSE_MIN_ELEMS && copy_transposed(shape, src, offset, strides, dst) {
+        return Ok(());
+    }
     for_each_row(shape, [offset], [strides], dst, |out_row, [base], [stride]| {
         match stride {
             // Contiguous run: a memcpy.
@@ -218,6 +221,64 @@ pub fn copy_strided<T: Copy + Send + Sync>(
         }
     });
     Ok(())
+}
+
+/// Below this many elements a transposed copy takes the plain row walk (tiling costs more than it saves).
+const TRANSPOSE_MIN_ELEMS: usize = 1 << 12;
+/// Transpose tile edge: a 32 x 32 tile of f32 reads 32 source columns of 128 bytes and writes 32
+/// destination rows of 128 bytes, 8 KiB in all, well inside L1.
+const TILE: usize = 32;
+/// Destination rows per parallel band of a transposed copy (a multiple of TILE).
+const BAND: usize = 256;
+
+/// The cache-blocked path of [`copy_strided`] for views whose innermost dim is strided but whose
+/// second-innermost dim is contiguous in `src` (a transpose of the last two dims, after coalescing):
+/// the plain row walk would touch a new cache line per element (0.85 GB/s measured on 4096 x 768).
+/// Copies tile by tile instead. Returns false (having done nothing) when the view is not of that form.
+fn copy_transposed<T: Copy + Send + Sync>(shape: &[usize], src: &[T], offset: usize, strides: &[usize], dst: &mut [T]) -> bool {
+    let (cshape, [cstrides]) = coalesce(shape, [strides]);
+    let k = cshape.len();
+    if k < 2 || cstrides[k - 1] == 1 || cstrides[k - 2] != 1 || cshape[k - 1] < 8 || cshape[k - 2] < 8 {
+        return false;
+    }
+    // Each batch is an (r, c) block with src strides (1, sc): dst[i, j] = src[base + i + j * sc].
+    let (r, c, sc) = (cshape[k - 2], cshape[k - 1], cstrides[k - 1]);
+    let (batch_shape, batch_strides) = (&cshape[..k - 2], &cstrides[..k - 2]);
+    // One band = up to BAND destination rows of one batch: a contiguous run of dst, so bands are
+    // disjoint and parallel. Within a band, tiles go across the band's rows first (i inner) so each
+    // source row is read in long contiguous runs, and each destination row segment is written whole.
+    let band = |b: usize, i_start: usize, out: &mut [T]| {
+        let base = RowWalker::new(batch_shape, [batch_strides], [offset], b).offsets()[0];
+        let band_rows = out.len() / c;
+        for j0 in (0..c).step_by(TILE) {
+            let w = (j0 + TILE).min(c) - j0;
+            for i0 in (0..band_rows).step_by(TILE) {
+                let h = (i0 + TILE).min(band_rows) - i0;
+                // One tile: each destination row segment is written whole (w contiguous values), read
+                // from w source rows that the tile's h rows share, so all its lines stay in L1.
+                for i in i0..i0 + h {
+                    let from = base + i_start + i + j0 * sc;
+                    let row = &mut out[i * c + j0..i * c + j0 + w];
+                    for (jj, o) in row.iter_mut().enumerate() {
+                        *o = src[from + jj * sc];
+                    }
+                }
+            }
+        }
+    };
+    let block = r * c;
+    if dst.len() < PAR_MIN_ELEMS {
+        for (b, blk) in dst.chunks_mut(block).enumerate() {
+            for (t, out) in blk.chunks_mut(BAND * c).enumerate() {
+                band(b, t * BAND, out);
+            }
+        }
+    } else {
+        dst.par_chunks_mut(block).enumerate().for_each(|(b, blk)| {
+            blk.par_chunks_mut(BAND * c).enumerate().for_each(|(t, out)| band(b, t * BAND, out));
+        });
+    }
+    true
 }
 
 /// Naive references: one flat loop that decomposes every output index. The tests' oracle.

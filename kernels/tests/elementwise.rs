@@ -112,50 +112,64 @@ fn exact(f: impl Fn(f64) -> f64, x: f32) -> f32 {
     f(x as f64) as f32
 }
 
+/// Both builds of each lane function: without FMA (SSE2) and with (AVX2/AVX-512).
+type Variants = [(&'static str, fn(f32) -> f32); 2];
+const EXP: Variants = [("exp", fast_math::exp), ("exp_fma", fast_math::exp_fma)];
+const TANH: Variants = [("tanh", fast_math::tanh), ("tanh_fma", fast_math::tanh_fma)];
+const SIGMOID: Variants = [("sigmoid", fast_math::sigmoid), ("sigmoid_fma", fast_math::sigmoid_fma)];
+const ERF: Variants = [("erf", fast_math::erf), ("erf_fma", fast_math::erf_fma)];
+
 #[test]
 fn fast_exp_within_2_ulp_and_handles_specials() {
-    let mut worst = 0;
-    let n = 400_000;
-    for i in 0..=n {
-        let x = -87.0 + 175.0 * i as f32 / n as f32;
-        let u = ulps(fast_math::exp(x), exact(f64::exp, x));
-        worst = worst.max(u);
+    for (name, exp) in EXP {
+        let mut worst = 0;
+        let n = 400_000;
+        for i in 0..=n {
+            let x = -87.0 + 175.0 * i as f32 / n as f32;
+            worst = worst.max(ulps(exp(x), exact(f64::exp, x)));
+        }
+        assert!(worst <= 2, "{name} worst error {worst} ulp");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp(-200.0), 0.0);
+        assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp(89.0), f32::INFINITY);
+        assert!(exp(f32::NAN).is_nan());
+        // The subnormal range: relative accuracy degrades with the shrinking mantissa, so check absolutely.
+        for &x in &[-88.0f32, -95.0, -100.0, -103.0] {
+            let (g, w) = (exp(x), exact(f64::exp, x));
+            assert!((g - w).abs() <= 2.0 * f32::from_bits(1), "{name}({x}) = {g:e}, want {w:e}");
+        }
+        // 88.72 is just below overflow.
+        assert!(ulps(exp(88.72), exact(f64::exp, 88.72)) <= 2);
     }
-    assert!(worst <= 2, "exp worst error {worst} ulp");
-    assert_eq!(fast_math::exp(0.0), 1.0);
-    assert_eq!(fast_math::exp(f32::NEG_INFINITY), 0.0);
-    assert_eq!(fast_math::exp(-200.0), 0.0);
-    assert_eq!(fast_math::exp(f32::INFINITY), f32::INFINITY);
-    assert_eq!(fast_math::exp(89.0), f32::INFINITY);
-    assert!(fast_math::exp(f32::NAN).is_nan());
-    // The subnormal range: relative accuracy degrades with the shrinking mantissa, so check absolutely.
-    for &x in &[-88.0f32, -95.0, -100.0, -103.0] {
-        let (g, w) = (fast_math::exp(x), exact(f64::exp, x));
-        assert!((g - w).abs() <= 2.0 * f32::from_bits(1), "exp({x}) = {g:e}, want {w:e}");
-    }
-    // 88.72 is just below overflow.
-    let x = 88.72f32;
-    assert!(ulps(fast_math::exp(x), exact(f64::exp, x)) <= 2);
 }
 
 #[test]
 fn fast_tanh_sigmoid_within_4_ulp_erf_within_5e7() {
-    let (mut wt, mut ws, mut we) = (0, 0, 0.0f32);
-    let n = 200_000;
-    for i in 0..=n {
-        let x = -12.0 + 24.0 * i as f32 / n as f32;
-        wt = wt.max(ulps(fast_math::tanh(x), exact(f64::tanh, x)));
-        ws = ws.max(ulps(fast_math::sigmoid(x), exact(|v| 1.0 / (1.0 + (-v).exp()), x)));
-        we = we.max((fast_math::erf(x) - exact(reference::erf_f64, x)).abs());
+    for v in 0..2 {
+        let (tn, tanh) = TANH[v];
+        let (sn, sigmoid) = SIGMOID[v];
+        let (en, erf) = ERF[v];
+        let (mut wt, mut ws, mut we) = (0, 0, 0.0f32);
+        let n = 200_000;
+        for i in 0..=n {
+            let x = -12.0 + 24.0 * i as f32 / n as f32;
+            wt = wt.max(ulps(tanh(x), exact(f64::tanh, x)));
+            ws = ws.max(ulps(sigmoid(x), exact(|v| 1.0 / (1.0 + (-v).exp()), x)));
+            we = we.max((erf(x) - exact(reference::erf_f64, x)).abs());
+        }
+        assert!(wt <= 4, "{tn} worst {wt} ulp");
+        assert!(ws <= 4, "{sn} worst {ws} ulp");
+        assert!(we <= 5e-7, "{en} worst abs error {we:e}");
+        // Tiny arguments go through the polynomial: tanh(x) = x to f32 precision.
+        assert_eq!(tanh(1e-20), 1e-20);
+        assert_eq!(tanh(-30.0), -1.0);
+        assert!(tanh(f32::NAN).is_nan() && erf(f32::NAN).is_nan() && sigmoid(f32::NAN).is_nan());
+        assert_eq!(sigmoid(-200.0), 0.0);
+        assert_eq!(sigmoid(200.0), 1.0);
+        assert_eq!((erf(-10.0), erf(10.0)), (-1.0, 1.0));
     }
-    assert!(wt <= 4, "tanh worst {wt} ulp");
-    assert!(ws <= 4, "sigmoid worst {ws} ulp");
-    assert!(we <= 5e-7, "erf worst abs error {we:e}");
-    // Tiny arguments go through the polynomial: tanh(x) = x to f32 precision.
-    assert_eq!(fast_math::tanh(1e-20), 1e-20);
-    assert_eq!(fast_math::tanh(-30.0), -1.0);
-    assert_eq!(fast_math::sigmoid(-200.0), 0.0);
-    assert_eq!(fast_math::sigmoid(200.0), 1.0);
 }
 
 #[test]
@@ -200,7 +214,8 @@ fn gelu_backward_matches_reference_and_finite_differences() {
     let mut rng = Rng::new(4);
     type Backward = fn(&[f32], &[f32], &mut [f32]) -> kernels::KernelResult<()>;
     type Naive = fn(&[f32], &[f32], &mut [f32]);
-    let cases: [(&str, Backward, Naive, fn(f64) -> f64); 2] = [
+    type Case = (&'static str, Backward, Naive, fn(f64) -> f64);
+    let cases: [Case; 2] = [
         ("gelu", kernels::gelu_backward, reference::gelu_backward_naive, gelu_f64),
         ("gelu_erf", kernels::gelu_erf_backward, reference::gelu_erf_backward_naive, gelu_erf_f64),
     ];

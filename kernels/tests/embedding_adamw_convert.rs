@@ -83,7 +83,7 @@ fn adamw_matches_a_hand_computed_step() {
     let p1 = 2.0 * decay - lr / (1.0 - b1) * m1 / ((v1).sqrt() / (1.0 - b2).sqrt() + eps);
     assert!((p1 - 1.88).abs() < 1e-6, "hand arithmetic: {p1}"); // ~ 1.98 - 0.1
     // Step 2.
-    let m2 = b1 * m1 + (1.0 - b1) * -1.0;
+    let m2 = b1 * m1 - (1.0 - b1); // g = -1
     let v2 = b2 * v1 + (1.0 - b2) * 1.0;
     let p2 = p1 * decay - lr / (1.0 - b1 * b1) * m2 / (v2.sqrt() / (1.0 - b2 * b2).sqrt() + eps);
 

@@ -75,6 +75,18 @@ fn large_transpose_takes_the_parallel_path_and_is_thread_invariant() {
 }
 
 #[test]
+fn batched_transposes_take_the_tiled_path() {
+    // (batch, r, c) views whose last dim is strided and second-last contiguous: the cache-tiled copy.
+    let src: Vec<f32> = (0..20_000).map(|i| i as f32).collect();
+    check_copy(&[3, 50, 40], &src, 7, &[2000, 1, 50]); // per-batch transpose, with an offset
+    check_copy(&[40, 3, 50], &src, 0, &[1, 2000, 40]); // batch in the middle
+    check_copy(&[33, 257], &src, 5, &[1, 33]); // sizes not multiples of the tile
+    check_copy(&[2, 3, 33, 65], &src, 1, &[0, 33 * 65, 1, 33]); // a broadcast batch dim
+    let bytes: Vec<u8> = (0..20_000).map(|i| i as u8).collect();
+    check_copy(&[100, 90], &bytes, 3, &[1, 100]);
+}
+
+#[test]
 fn binary_broadcast_bias_add_and_outer_product() {
     let mut rng = Rng::new(12);
     for &(rows, cols) in &[(1, 1), (7, 33), (257, 7), (33, 1000)] {
@@ -179,6 +191,16 @@ proptest! {
         let mut got = vec![0.0; n];
         kernels::binary_strided(op, &shape, &a, a_off, &a_strides, &b, b_off, &b_strides, &mut got).unwrap();
         prop_assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "shape {:?}", shape);
+    }
+
+    #[test]
+    fn copy_transposed_blocks_match_naive(b in 1usize..4, r in 1usize..80, c in 1usize..80, offset in 0usize..9, batch_broadcast in any::<bool>()) {
+        // The (b, c, r) transpose of a (b, r, c) buffer: big enough (often) for the tiled path.
+        let shape = [b, c, r];
+        let strides = [if batch_broadcast { 0 } else { r * c }, 1, c];
+        let n = offset + b * r * c;
+        let src: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        check_copy(&shape, &src, offset, &strides);
     }
 
     #[test]

@@ -16,13 +16,16 @@ struct Cli {
 enum Command {
     /// Show the engine working: a timed GEMM and a few tensor ops (the default for now).
     Demo(cli::demo::DemoArgs),
+    /// Tokenizers: train a vocabulary, encode, decode, count tokens.
+    Tokenize(cli::tokenize::TokenizeArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => cli::demo::run(&cli::demo::DemoArgs::default()),
-        Some(Command::Demo(args)) => cli::demo::run(&args),
+        None => cli::demo::run(&cli::demo::DemoArgs::default()).map_err(|e| e.to_string()),
+        Some(Command::Demo(args)) => cli::demo::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Tokenize(args)) => cli::tokenize::run(&args).map_err(|e| e.to_string()),
     };
     if let Err(err) = result {
         eprintln!("error: {err}");

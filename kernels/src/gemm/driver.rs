@@ -18,14 +18,15 @@
 use rayon::prelude::*;
 
 use super::buffer::{with_buffer, PACK_A, PACK_B};
-use super::microkernel::{MicroKernel, MAX_TILE};
+use super::microkernel::{MicroKernel, MicroKernelFn, PackAFn, MAX_TILE};
 use super::shape::GemmShape;
 
-/// C's base pointer, shared by tasks that write disjoint tiles of it.
+/// C's base pointer, shared by the threads, each writing only its own region of C.
 #[derive(Clone, Copy)]
 struct CPtr(*mut f32);
-// SAFETY: every task writes a disjoint set of C's elements (distinct row chunks, or distinct column ranges
-// of one row chunk), and the `&mut [f32]` it came from is borrowed for the whole parallel section.
+// SAFETY: the regions from `split_regions` are disjoint rectangles of C (a unit test checks that they
+// cover every element exactly once), each thread writes only inside its region, and the `&mut [f32]`
+// the pointer came from stays borrowed until all threads have finished.
 unsafe impl Send for CPtr {}
 unsafe impl Sync for CPtr {}
 
@@ -95,22 +96,43 @@ fn gemm_region(mk: &MicroKernel, s: &GemmShape, r: Region, alpha: f32, a: &[f32]
         for pc in (0..s.k).step_by(mk.kc) {
             let kc = mk.kc.min(s.k - pc);
             let beta_block = if pc == 0 { beta } else { 1.0 };
+            let a_layout = ALayout::choose(mk, s, kc);
             with_buffer(&PACK_B, n_panels * kc * nr, |packed_b| {
                 // packed_b: (n_panels, kc, nr)
-                for (jp, panel) in packed_b.chunks_exact_mut(kc * nr).enumerate() {
-                    let j = jc + jp * nr;
-                    (mk.pack_b)(s, b, pc, kc, j, nr.min(jc + nc - j), panel);
-                }
+                (mk.pack_b)(s, b, pc, kc, jc, nc, packed_b);
                 for ic in (r.i0..r.i0 + r.rows).step_by(mk.mc) {
                     let mc = mk.mc.min(r.i0 + r.rows - ic);
-                    with_buffer(&PACK_A, mc.div_ceil(mr) * kc * mr, |packed_a| {
-                        // packed_a: (ceil(mc/mr), kc, mr)
-                        (mk.pack_a)(s, a, ic, mc, pc, kc, packed_a);
+                    with_buffer(&PACK_A, mc.div_ceil(mr) * a_layout.panel_len, |packed_a| {
+                        // packed_a: (ceil(mc/mr), kc, mr) k-major, or (ceil(mc/mr), mr, mk.kc) row-major
+                        (a_layout.pack)(s, a, ic, mc, pc, kc, packed_a);
                         let block = Region { i0: ic, rows: mc, j0: jc, cols: nc };
-                        macro_kernel(mk, s, block, kc, alpha, beta_block, packed_a, packed_b, c);
+                        macro_kernel(mk, &a_layout, s, block, kc, alpha, beta_block, packed_a, packed_b, c);
                     });
                 }
             });
+        }
+    }
+}
+
+/// How A is packed for one k block, and the kernel entry that reads that layout.
+struct ALayout {
+    pack: PackAFn,
+    run: MicroKernelFn,
+    /// Floats per packed panel (the stride between panels).
+    panel_len: usize,
+    /// Floats the kernel reads from one panel: the bound checked before each call.
+    panel_need: usize,
+}
+
+impl ALayout {
+    /// The layout whose packing is plain row copies: row-major panels when A is stored m×k, k-major
+    /// panels when it is stored k×m (transposed).
+    fn choose(mk: &MicroKernel, s: &GemmShape, kc: usize) -> ALayout {
+        let mr = mk.mr;
+        if s.trans_a {
+            ALayout { pack: mk.pack_a, run: mk.run, panel_len: kc * mr, panel_need: kc * mr }
+        } else {
+            ALayout { pack: mk.pack_a_rows, run: mk.run_rows, panel_len: mk.kc * mr, panel_need: (mr - 1) * mk.kc + kc }
         }
     }
 }
@@ -121,6 +143,7 @@ fn gemm_region(mk: &MicroKernel, s: &GemmShape, r: Region, alpha: f32, a: &[f32]
 #[allow(clippy::too_many_arguments)]
 fn macro_kernel(
     mk: &MicroKernel,
+    al: &ALayout,
     s: &GemmShape,
     t: Region,
     kc: usize,
@@ -132,11 +155,11 @@ fn macro_kernel(
 ) {
     let (mr, nr) = (mk.mr, mk.nr);
     let n_panels = t.cols.div_ceil(nr);
-    let a_panels = packed_a.chunks_exact(kc * mr).take(t.rows.div_ceil(mr));
+    let a_panels = packed_a.chunks_exact(al.panel_len).take(t.rows.div_ceil(mr));
     let tile_at = |ip: usize, a_panel: &[f32], jp: usize| {
         let (i, j) = (t.i0 + ip * mr, t.j0 + jp * nr);
         let tile = Region { i0: i, rows: mr.min(t.i0 + t.rows - i), j0: j, cols: nr.min(t.j0 + t.cols - j) };
-        run_tile(mk, s, tile, kc, alpha, beta, a_panel, &packed_b[jp * kc * nr..][..kc * nr], c);
+        run_tile(mk, al, s, tile, kc, alpha, beta, a_panel, &packed_b[jp * kc * nr..][..kc * nr], c);
     };
     // A micro-panel outer: it stays in L1 while the whole packed B block (sized for L2) streams past.
     for (ip, a_panel) in a_panels.enumerate() {
@@ -149,19 +172,30 @@ fn macro_kernel(
 /// One MR×NR tile `t` of C (possibly cut short at the edges of C) from one A and one B micro-panel.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn run_tile(mk: &MicroKernel, s: &GemmShape, t: Region, kc: usize, alpha: f32, beta: f32, a_panel: &[f32], b_panel: &[f32], c: CPtr) {
+fn run_tile(
+    mk: &MicroKernel,
+    al: &ALayout,
+    s: &GemmShape,
+    t: Region,
+    kc: usize,
+    alpha: f32,
+    beta: f32,
+    a_panel: &[f32],
+    b_panel: &[f32],
+    c: CPtr,
+) {
     let (mr, nr) = (mk.mr, mk.nr);
-    assert!(a_panel.len() >= kc * mr && b_panel.len() >= kc * nr);
-    // SAFETY (both kernel calls): the panels hold kc·mr and kc·nr floats (asserted); `mk` is only built
+    assert!(kc <= mk.kc && a_panel.len() >= al.panel_need && b_panel.len() >= kc * nr);
+    // SAFETY (both kernel calls): the panels hold what the kernel reads (asserted); `mk` is only built
     // for a kernel the CPU supports (gemm_checked checks is_supported). A full tile has t.i0+mr <= m and
     // t.j0+nr <= n, so its rows lie inside C (len >= (m-1)·ldc + n, checked by the caller) and inside
     // this thread's region, which no other thread touches. An edge tile goes to a local scratch tile.
     if t.rows == mr && t.cols == nr {
-        unsafe { (mk.run)(kc, a_panel.as_ptr(), b_panel.as_ptr(), c.0.add(t.i0 * s.ldc + t.j0), s.ldc, alpha, beta) };
+        unsafe { (al.run)(kc, a_panel.as_ptr(), b_panel.as_ptr(), c.0.add(t.i0 * s.ldc + t.j0), s.ldc, alpha, beta) };
         return;
     }
     let mut scratch = [0.0f32; MAX_TILE];
-    unsafe { (mk.run)(kc, a_panel.as_ptr(), b_panel.as_ptr(), scratch.as_mut_ptr(), nr, alpha, 0.0) };
+    unsafe { (al.run)(kc, a_panel.as_ptr(), b_panel.as_ptr(), scratch.as_mut_ptr(), nr, alpha, 0.0) };
     for r in 0..t.rows {
         // SAFETY: row t.i0+r < m and columns t.j0..t.j0+t.cols <= n are inside C and this thread's region.
         let c_row = unsafe { std::slice::from_raw_parts_mut(c.0.add((t.i0 + r) * s.ldc + t.j0), t.cols) };

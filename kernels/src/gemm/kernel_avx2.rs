@@ -8,26 +8,54 @@
 use std::arch::x86_64::*;
 
 use super::microkernel::MicroKernel;
-use super::pack::{pack_a, pack_b_panel};
+use super::pack::{pack_a, pack_a_rows, pack_b};
 
 const MR: usize = 6;
 const NR: usize = 16;
+const KC: usize = 384;
 
 pub(crate) const SPEC: MicroKernel = MicroKernel {
-    mr: MR, nr: NR, kc: 384, mc: 480, nc: 768, run: kernel_6x16,
+    mr: MR,
+    nr: NR,
+    kc: KC,
+    mc: 480,
+    nc: 768,
+    run: kernel_6x16,
+    run_rows: kernel_6x16_rows,
     pack_a: pack_a::<MR>,
-    pack_b: pack_b_panel::<NR>,
+    pack_a_rows: pack_a_rows::<MR, KC>,
+    pack_b: pack_b::<NR>,
 };
 
+/// k-major A panel: A(i, p) at `a[p*MR + i]`.
+///
 /// # Safety
 /// See [`super::microkernel::MicroKernelFn`]; the CPU must support AVX2 and FMA.
 unsafe fn kernel_6x16(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
     // SAFETY: forwarded contract; avx2/fma presence is the caller's guarantee.
-    unsafe { tile(kc, a, b, c, ldc, alpha, beta) }
+    unsafe { tile::<1, MR>(kc, a, b, c, ldc, alpha, beta) }
 }
 
+/// Row-major A panel: A(i, p) at `a[i*KC + p]`.
+///
+/// # Safety
+/// See [`super::microkernel::MicroKernelFn`]; the CPU must support AVX2 and FMA.
+unsafe fn kernel_6x16_rows(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
+    // SAFETY: forwarded contract; avx2/fma presence is the caller's guarantee.
+    unsafe { tile::<KC, 1>(kc, a, b, c, ldc, alpha, beta) }
+}
+
+/// The tile, with A(i, p) at `a[i*A_ROW + p*A_STEP]`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
+unsafe fn tile<const A_ROW: usize, const A_STEP: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    alpha: f32,
+    beta: f32,
+) {
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     let mut a = a;
     let mut b = b;
@@ -37,11 +65,11 @@ unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize,
             let b0 = _mm256_loadu_ps(b);
             let b1 = _mm256_loadu_ps(b.add(8));
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm256_broadcast_ss(&*a.add(i));
+                let ai = _mm256_broadcast_ss(&*a.add(i * A_ROW));
                 row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
                 row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
             }
-            a = a.add(MR);
+            a = a.add(A_STEP);
             b = b.add(NR);
         }
     }

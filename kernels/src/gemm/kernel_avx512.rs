@@ -13,26 +13,48 @@
 use std::arch::x86_64::*;
 
 use super::microkernel::MicroKernel;
-use super::pack::{pack_a, pack_b_panel};
+use super::pack::{pack_a, pack_a_rows, pack_b};
 
 const MR: usize = 12;
 const NR: usize = 32;
+const KC: usize = 384;
+/// How many k steps ahead to prefetch the B stream (which comes from L2): ~100 cycles.
+const PF_STEPS: usize = 8;
 
 pub(crate) const SPEC: MicroKernel = MicroKernel {
-    mr: MR, nr: NR, kc: 384, mc: 480, nc: 768, run: kernel_12x32,
+    mr: MR,
+    nr: NR,
+    kc: KC,
+    mc: 480,
+    nc: 768,
+    run: kernel_12x32,
+    run_rows: kernel_12x32_rows,
     pack_a: pack_a::<MR>,
-    pack_b: pack_b_panel::<NR>,
+    pack_a_rows: pack_a_rows::<MR, KC>,
+    pack_b: pack_b::<NR>,
 };
 
+/// k-major A panel: A(i, p) at `a[p*MR + i]`.
+///
 /// # Safety
 /// See [`super::microkernel::MicroKernelFn`]; the CPU must support AVX-512F.
 unsafe fn kernel_12x32(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
     // SAFETY: forwarded contract; avx512f presence is the caller's guarantee.
-    unsafe { tile::<MR>(kc, a, b, c, ldc, alpha, beta) }
+    unsafe { tile::<MR, 1, MR>(kc, a, b, c, ldc, alpha, beta) }
 }
 
+/// Row-major A panel: A(i, p) at `a[i*KC + p]`.
+///
+/// # Safety
+/// See [`super::microkernel::MicroKernelFn`]; the CPU must support AVX-512F.
+unsafe fn kernel_12x32_rows(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
+    // SAFETY: forwarded contract; avx512f presence is the caller's guarantee.
+    unsafe { tile::<MR, KC, 1>(kc, a, b, c, ldc, alpha, beta) }
+}
+
+/// The tile, with A(i, p) at `a[i*A_ROW + p*A_STEP]`.
 #[target_feature(enable = "avx512f")]
-unsafe fn tile<const ROWS: usize>(
+unsafe fn tile<const ROWS: usize, const A_ROW: usize, const A_STEP: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
@@ -53,16 +75,19 @@ unsafe fn tile<const ROWS: usize>(
     let mut a = a;
     let mut b = b;
     for _ in 0..kc {
-        // SAFETY: the packed panels hold kc steps of ROWS (A) and NR (B) values; we advance one step each turn.
+        // SAFETY: the packed panels hold kc steps of ROWS (A) and NR (B) values; we advance one step each
+        // turn. The prefetch address may run past the panel; prefetches never fault.
         unsafe {
             let b0 = _mm512_loadu_ps(b);
             let b1 = _mm512_loadu_ps(b.add(16));
+            _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(NR * PF_STEPS) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(NR * PF_STEPS + 16) as *const i8);
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.add(i));
+                let ai = _mm512_set1_ps(*a.add(i * A_ROW));
                 row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
                 row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
             }
-            a = a.add(ROWS);
+            a = a.add(A_STEP);
             b = b.add(NR);
         }
     }

@@ -7,28 +7,68 @@
 use wide::f32x8;
 
 use super::microkernel::MicroKernel;
-use super::pack::{pack_a, pack_b_panel};
+use super::pack::{pack_a, pack_a_rows, pack_b};
 
 const MR: usize = 4;
 const NR: usize = 16;
+const KC: usize = 384;
 
 pub(crate) const SPEC: MicroKernel = MicroKernel {
-    mr: MR, nr: NR, kc: 384, mc: 480, nc: 768, run: kernel_4x16,
+    mr: MR,
+    nr: NR,
+    kc: KC,
+    mc: 480,
+    nc: 768,
+    run: kernel_4x16,
+    run_rows: kernel_4x16_rows,
     pack_a: pack_a::<MR>,
-    pack_b: pack_b_panel::<NR>,
+    pack_a_rows: pack_a_rows::<MR, KC>,
+    pack_b: pack_b::<NR>,
 };
 
+/// k-major A panel: A(i, p) at `a[p*MR + i]`.
+///
 /// # Safety
 /// See [`super::microkernel::MicroKernelFn`]; any CPU.
 unsafe fn kernel_4x16(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
-    // SAFETY: the caller guarantees the packed panels hold kc·MR and kc·NR floats.
-    let (a, b) = unsafe { (std::slice::from_raw_parts(a, kc * MR), std::slice::from_raw_parts(b, kc * NR)) };
+    // SAFETY: the caller guarantees the k-major A panel holds kc·MR floats.
+    let a = unsafe { std::slice::from_raw_parts(a, kc * MR) };
+    // SAFETY: forwarded contract.
+    unsafe { tile::<1, MR>(kc, a, b, c, ldc, alpha, beta) }
+}
+
+/// Row-major A panel: A(i, p) at `a[i*KC + p]`.
+///
+/// # Safety
+/// See [`super::microkernel::MicroKernelFn`]; any CPU.
+unsafe fn kernel_4x16_rows(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32) {
+    // SAFETY: the caller guarantees the row-major A panel holds (MR-1)·KC + kc floats.
+    let a = unsafe { std::slice::from_raw_parts(a, (MR - 1) * KC + kc) };
+    // SAFETY: forwarded contract.
+    unsafe { tile::<KC, 1>(kc, a, b, c, ldc, alpha, beta) }
+}
+
+/// The tile, with A(i, p) at `a[i*A_ROW + p*A_STEP]` (bounds-checked: `a` is a slice).
+///
+/// # Safety
+/// `b` holds kc·NR floats; `c` as in [`super::microkernel::MicroKernelFn`].
+unsafe fn tile<const A_ROW: usize, const A_STEP: usize>(
+    kc: usize,
+    a: &[f32],
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    alpha: f32,
+    beta: f32,
+) {
+    // SAFETY: the caller guarantees the packed B panel holds kc·NR floats.
+    let b = unsafe { std::slice::from_raw_parts(b, kc * NR) };
     let mut acc = [[f32x8::ZERO; 2]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+    for (p, bp) in b.chunks_exact(NR).enumerate() {
         let b0 = f32x8::from(<[f32; 8]>::try_from(&bp[..8]).unwrap_or_default());
         let b1 = f32x8::from(<[f32; 8]>::try_from(&bp[8..]).unwrap_or_default());
-        for (row, &ai) in acc.iter_mut().zip(ap) {
-            let av = f32x8::splat(ai);
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = f32x8::splat(a[i * A_ROW + p * A_STEP]);
             row[0] = av.mul_add(b0, row[0]);
             row[1] = av.mul_add(b1, row[1]);
         }

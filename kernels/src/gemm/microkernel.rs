@@ -3,7 +3,10 @@
 //!
 //! Every microkernel computes one MR×NR tile of C from packed panels:
 //!   C[0..MR, 0..NR] = alpha · Apanel(MR×kc) · Bpanel(kc×NR) + beta · C     (C not read when beta == 0)
-//! where the A panel is stored k-major (`a[p*MR + i]`) and the B panel k-major (`b[p*NR + j]`).
+//! The B panel is k-major (`b[p*NR + j]`). The A panel comes in two layouts, each the one that packs
+//! with plain row copies from its source: k-major (`a[p*MR + i]`, `run`) when A is stored transposed,
+//! and row-major with a fixed row stride KC (`a[i*KC + p]`, `run_rows`) when it is not. The fixed
+//! stride makes every row's offset a compile-time displacement in the kernel's broadcast loads.
 
 use std::sync::OnceLock;
 
@@ -13,7 +16,9 @@ use super::shape::GemmShape;
 ///
 /// # Safety
 /// The caller guarantees:
-/// - `a` points to `kc * MR` readable f32 and `b` to `kc * NR` readable f32 (the packed panels);
+/// - `a` points to a packed A panel in the kernel's layout: `kc * MR` readable f32 (k-major), or
+///   `(MR - 1) * KC + kc` (row-major, stride KC = the kernel's `kc`); `kc` is at most that KC;
+/// - `b` points to `kc * NR` readable f32 (the packed B panel);
 /// - `c` points to MR rows of NR writable f32 each, row `i` starting at `c + i*ldc`, and those are also
 ///   readable when `beta != 0`; nothing else writes them during the call;
 /// - the CPU supports the instruction set the kernel was compiled for (see [`KernelKind::is_supported`]).
@@ -84,10 +89,15 @@ pub(crate) struct MicroKernel {
     pub mc: usize,
     /// Most columns of one packed B block (kc×nc), a multiple of `nr`, sized to stay in L2.
     pub nc: usize,
+    /// The kernel on a k-major A panel, packed by `pack_a`.
     pub run: MicroKernelFn,
+    /// The kernel on a row-major A panel with row stride `kc`, packed by `pack_a_rows`.
+    pub run_rows: MicroKernelFn,
     /// `pack::pack_a::<MR>`: (shape, a, i0, mc, p0, kc, out).
     pub pack_a: PackAFn,
-    /// `pack::pack_b_panel::<NR>`: (shape, b, p0, kc, j, cols, panel_out).
+    /// `pack::pack_a_rows::<MR, KC>`: (shape, a, i0, mc, p0, kc, out).
+    pub pack_a_rows: PackAFn,
+    /// `pack::pack_b::<NR>`: (shape, b, p0, kc, j0, nc, out).
     pub pack_b: PackBFn,
 }
 

@@ -1,9 +1,11 @@
 //! SGEMM: C = alpha·op(A)·op(B) + beta·C on row-major f32 matrices.
 //!
-//! The fast path is a Goto/BLIS blocked product ([`driver`]) over packed panels ([`pack`]) with a
-//! register-blocked microkernel chosen at run time: AVX-512 (12×32), AVX2+FMA (6×16) or portable
-//! `wide` (4×16). Products below a few thousand multiply-adds take a plain loop ([`small`]); the oracle
-//! [`sgemm_naive`] sits beside them for the tests. Threads come from rayon's current pool.
+//! The fast path is a Goto/BLIS blocked product (`driver`) over packed panels (`pack`) with a
+//! register-blocked microkernel chosen once at run time (`microkernel`): AVX-512 12×32
+//! (`kernel_avx512`), AVX2+FMA 6×16 (`kernel_avx2`) or portable `wide` 4×16 (`kernel_portable`).
+//! Threads split C into one rectangle each on rayon's current pool. Products of at most 4096
+//! multiply-adds take a plain loop (`small`); below ~96³ they stay on one thread. The oracle
+//! [`sgemm_naive`] (`naive`) sits beside them for the tests; `batched` spreads a batch over threads.
 
 mod batched;
 mod buffer;

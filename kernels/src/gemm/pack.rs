@@ -38,38 +38,69 @@ pub(crate) fn pack_a<const MR: usize>(s: &GemmShape, a: &[f32], i0: usize, mc: u
     }
 }
 
-/// Packs op(B)[p0..p0+kc, j..j+cols] (cols <= NR) into one kc×NR panel:
-/// `panel_out[p*NR + c] = op(B)[p0 + p][j + c]`, columns past `cols` are zero.
-// panel_out: (kc, NR)
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn pack_b_panel<const NR: usize>(s: &GemmShape, b: &[f32], p0: usize, kc: usize, j: usize, cols: usize, panel_out: &mut [f32]) {
-    if !s.trans_b {
-        // B stored k×n: each k step's NR values are contiguous in one stored row.
-        if cols == NR {
-            for (p, d) in panel_out.chunks_exact_mut(NR).take(kc).enumerate() {
-                let src: &[f32; NR] = b[(p0 + p) * s.ldb + j..][..NR].try_into().expect("NR-long slice");
-                d.copy_from_slice(src);
-            }
-        } else {
-            for (p, d) in panel_out.chunks_exact_mut(NR).take(kc).enumerate() {
-                d[..cols].copy_from_slice(&b[(p0 + p) * s.ldb + j..][..cols]);
-                d[cols..].fill(0.0);
+/// Packs op(A)[i0..i0+mc, p0..p0+kc] into `out` as ceil(mc/MR) row-major panels of MR×KC:
+/// `out[panel*MR*KC + r*KC + p] = op(A)[i0 + panel*MR + r][p0 + p]` for p < kc <= KC; rows past `mc`
+/// are zero. For A stored m×k this is MR plain row copies per panel (no transpose at all).
+// out: (ceil(mc/MR), MR, KC), only the first kc of each KC used
+pub(crate) fn pack_a_rows<const MR: usize, const KC: usize>(s: &GemmShape, a: &[f32], i0: usize, mc: usize, p0: usize, kc: usize, out: &mut [f32]) {
+    assert!(kc <= KC, "pack_a_rows: kc {kc} > KC {KC}");
+    for (panel, dst) in out.chunks_exact_mut(MR * KC).take(mc.div_ceil(MR)).enumerate() {
+        let r0 = i0 + panel * MR;
+        let rows = MR.min(i0 + mc - r0);
+        for (r, d) in dst.chunks_exact_mut(KC).enumerate() {
+            let d = &mut d[..kc];
+            if r >= rows {
+                d.fill(0.0);
+            } else if s.trans_a {
+                d.iter_mut().enumerate().for_each(|(p, x)| *x = s.a_at(a, r0 + r, p0 + p));
+            } else {
+                d.copy_from_slice(&a[(r0 + r) * s.lda + p0..][..kc]);
             }
         }
-    } else {
-        // B stored n×k: each stored row is one column of op(B); NR of them side by side, transposed.
+    }
+}
+
+/// Packs op(B)[p0..p0+kc, j0..j0+nc] into `out` as ceil(nc/NR) panels of kc×NR:
+/// `out[panel*kc*NR + p*NR + c] = op(B)[p0 + p][j0 + panel*NR + c]`, columns past `nc` are zero.
+// out: (ceil(nc/NR), kc, NR)
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pack_b<const NR: usize>(s: &GemmShape, b: &[f32], p0: usize, kc: usize, j0: usize, nc: usize, out: &mut [f32]) {
+    let panels = nc.div_ceil(NR);
+    let out = &mut out[..panels * kc * NR];
+    if !s.trans_b {
+        // B stored k×n: walk each stored row once, left to right, dealing NR-wide pieces to the panels.
+        // (Panel by panel would read B down its columns, a new page every row for wide B.)
+        for p in 0..kc {
+            let row = &b[(p0 + p) * s.ldb + j0..][..nc];
+            let pieces = row.chunks_exact(NR);
+            let rest = pieces.remainder();
+            for (panel, piece) in pieces.enumerate() {
+                // Fixed-size copy: two zmm moves instead of a memmove call.
+                let d: &mut [f32; NR] = (&mut out[(panel * kc + p) * NR..][..NR]).try_into().expect("NR-long");
+                d.copy_from_slice(piece);
+            }
+            if !rest.is_empty() {
+                let d = &mut out[((panels - 1) * kc + p) * NR..][..NR];
+                d[..rest.len()].copy_from_slice(rest);
+                d[rest.len()..].fill(0.0);
+            }
+        }
+        return;
+    }
+    // B stored n×k: each stored row is one column of op(B); NR of them side by side, transposed.
+    for (panel, dst) in out.chunks_exact_mut(kc * NR).enumerate() {
+        let j = j0 + panel * NR;
+        let cols = NR.min(j0 + nc - j);
         if cols == NR {
             let src: [&[f32]; NR] = std::array::from_fn(|c| &b[(j + c) * s.ldb + p0..][..kc]);
-            transpose_into(&src, kc, panel_out);
-            return;
-        }
-        if cols < NR {
-            panel_out.fill(0.0);
-        }
-        for col in 0..cols {
-            let src = &b[(j + col) * s.ldb + p0..][..kc];
-            for (d, &x) in panel_out.chunks_exact_mut(NR).zip(src) {
-                d[col] = x;
+            transpose_into(&src, kc, dst);
+        } else {
+            dst.fill(0.0);
+            for col in 0..cols {
+                let src = &b[(j + col) * s.ldb + p0..][..kc];
+                for (d, &x) in dst.chunks_exact_mut(NR).zip(src) {
+                    d[col] = x;
+                }
             }
         }
     }
@@ -149,14 +180,29 @@ mod tests {
             let (i0, mc, p0, kc) = (3, 25, 2, 19);
             check_a::<12>(&s, &a, i0, mc, p0, kc);
             check_a::<6>(&s, &a, i0, mc, p0, kc);
+            let kc_max = 24;
+            let mut rows = vec![f32::NAN; mc.div_ceil(12) * 12 * kc_max];
+            pack_a_rows::<12, 24>(&s, &a, i0, mc, p0, kc, &mut rows);
+            for (idx, &x) in rows.iter().enumerate() {
+                let (panel, r, p) = (idx / (12 * kc_max), idx / kc_max % 12, idx % kc_max);
+                let row = panel * 12 + r;
+                if p < kc {
+                    let want = if row < mc { s.a_at(&a, i0 + row, p0 + p) } else { 0.0 };
+                    assert_eq!(x, want, "rows layout ta={ta} panel={panel} r={r} p={p}");
+                }
+            }
             let (j, p0b, kcb) = (5, 1, 21);
-            for cols in [32, 17] {
-                let mut out = vec![f32::NAN; kcb * 32];
-                pack_b_panel::<32>(&s, &b, p0b, kcb, j, cols, &mut out);
-                for p in 0..kcb {
-                    for c in 0..32 {
-                        let want = if c < cols { s.b_at(&b, p0b + p, j + c) } else { 0.0 };
-                        assert_eq!(out[p * 32 + c], want, "tb={tb} cols={cols} p={p} c={c}");
+            for nc in [32usize, 17, 40] {
+                let panels = nc.div_ceil(32);
+                let mut out = vec![f32::NAN; panels * kcb * 32];
+                pack_b::<32>(&s, &b, p0b, kcb, j, nc, &mut out);
+                for panel in 0..panels {
+                    for p in 0..kcb {
+                        for c in 0..32 {
+                            let col = panel * 32 + c;
+                            let want = if col < nc { s.b_at(&b, p0b + p, j + col) } else { 0.0 };
+                            assert_eq!(out[(panel * kcb + p) * 32 + c], want, "tb={tb} nc={nc} panel={panel} p={p} c={c}");
+                        }
                     }
                 }
             }

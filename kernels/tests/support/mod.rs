@@ -64,7 +64,7 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32)
             continue;
         }
         let excess = (g - w).abs() / (atol + rtol * w.abs());
-        if !(excess <= 1.0) {
+        if excess.is_nan() || excess > 1.0 {
             panic!("{what}[{i}]: got {g}, want {w} (|diff| {}, tolerance {})", (g - w).abs(), atol + rtol * w.abs());
         }
         if excess > worst.1 {

@@ -1,7 +1,5 @@
 //! The `Tensor`: a layout over shared storage. Cloning is cheap (the storage is reference-counted).
 use std::fmt;
-
-use bytemuck::Zeroable;
 use std::sync::Arc;
 
 use crate::dtype::{DType, Element};

@@ -18,6 +18,10 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// Tokenizers: train a vocabulary, encode, decode, count tokens.
     Tokenize(cli::tokenize::TokenizeArgs),
+    /// Sentence embeddings from a BERT folder: one text a line in, one JSON array a line out.
+    Embed(cli::embed::EmbedArgs),
+    /// The top-k tokens for each [MASK] of a text, from a BERT masked-LM folder.
+    FillMask(cli::fill_mask::FillMaskArgs),
 }
 
 fn main() {
@@ -26,6 +30,8 @@ fn main() {
         None => cli::demo::run(&cli::demo::DemoArgs::default()).map_err(|e| e.to_string()),
         Some(Command::Demo(args)) => cli::demo::run(&args).map_err(|e| e.to_string()),
         Some(Command::Tokenize(args)) => cli::tokenize::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Embed(args)) => cli::embed::run(&args).map_err(|e| e.to_string()),
+        Some(Command::FillMask(args)) => cli::fill_mask::run(&args).map_err(|e| e.to_string()),
     };
     if let Err(err) = result {
         eprintln!("error: {err}");

@@ -1,3 +1,5 @@
 //! One module per subcommand.
 pub mod demo;
 pub mod tokenize;
+pub mod embed;
+pub mod fill_mask;

@@ -2,3 +2,4 @@
 //! BERT models built on `autograd`. The `tokenizer` module uses neither `engine` nor `autograd`.
 pub mod tokenizer;
 pub mod bert;
+pub mod gpt;

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod cli;
+mod run;
 
 #[derive(Parser)]
 #[command(name = "rlhf", version, about = "A from-scratch ChatGPT training system: engine, GPT, BERT, SFT, reward model, PPO")]
@@ -22,6 +23,12 @@ enum Command {
     Embed(cli::embed::EmbedArgs),
     /// The top-k tokens for each [MASK] of a text, from a BERT masked-LM folder.
     FillMask(cli::fill_mask::FillMaskArgs),
+    /// GPT pretraining on a text file (run folder with metrics, chart, summary, checkpoints).
+    Pretrain(cli::pretrain::PretrainArgs),
+    /// Continue prompts with a GPT (KV cache, sampling), streaming tokens.
+    Generate(cli::generate::GenerateArgs),
+    /// Per-token log-probabilities of a text under a GPT as JSON (optionally parameter gradients).
+    Score(cli::score::ScoreArgs),
 }
 
 fn main() {
@@ -30,6 +37,9 @@ fn main() {
         None => cli::demo::run(&cli::demo::DemoArgs::default()).map_err(|e| e.to_string()),
         Some(Command::Demo(args)) => cli::demo::run(&args).map_err(|e| e.to_string()),
         Some(Command::Tokenize(args)) => cli::tokenize::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Pretrain(args)) => cli::pretrain::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Generate(args)) => cli::generate::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Score(args)) => cli::score::run(&args).map_err(|e| e.to_string()),
         Some(Command::Embed(args)) => cli::embed::run(&args).map_err(|e| e.to_string()),
         Some(Command::FillMask(args)) => cli::fill_mask::run(&args).map_err(|e| e.to_string()),
     };

@@ -3,3 +3,6 @@ pub mod demo;
 pub mod tokenize;
 pub mod embed;
 pub mod fill_mask;
+pub mod generate;
+pub mod pretrain;
+pub mod score;

@@ -4,12 +4,13 @@
 //! register-blocked microkernel chosen once at run time (`microkernel`): AVX-512 12×32
 //! (`kernel_avx512`), AVX2+FMA 6×16 (`kernel_avx2`) or portable `wide` 4×16 (`kernel_portable`).
 //! Threads split C into one rectangle each on rayon's current pool. Products of at most 4096
-//! multiply-adds take a plain loop (`small`); below ~96³ they stay on one thread. The oracle
+//! multiply-adds take a plain loop (`small`); one-row products stream B without packing (`gemv`); below ~96³ they stay on one thread. The oracle
 //! [`sgemm_naive`] (`naive`) sits beside them for the tests; `batched` spreads a batch over threads.
 
 mod batched;
 mod buffer;
 mod driver;
+mod gemv;
 #[cfg(target_arch = "x86_64")]
 mod kernel_avx2;
 #[cfg(target_arch = "x86_64")]
@@ -189,6 +190,10 @@ pub(crate) fn gemm_checked(
     let mnk = s.m.saturating_mul(s.n).saturating_mul(s.k);
     if allow_small && mnk <= SMALL_MAX_MNK {
         small::gemm_small(s, alpha, a, b, beta, c);
+        return Ok(());
+    }
+    if gemv::applies(kind, s) {
+        gemv::gemv_row(kind, s, alpha, a, b, beta, c, allow_parallel);
         return Ok(());
     }
     let threads = if allow_parallel && mnk >= PARALLEL_MIN_MNK { rayon::current_num_threads() } else { 1 };

@@ -15,9 +15,9 @@
 //! **Errors** name the file and, where it applies, the tensor: a missing file, a size different from the
 //! one recorded (truncated), a tensor missing, unexpected or of the wrong shape.
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use engine::io::safetensors;
@@ -202,24 +202,7 @@ fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<u64> {
     Ok(fs::metadata(path).map_err(|e| Error::io(path, e.to_string()))?.len())
 }
 
-/// Temp file, fsync, rename over `path`, fsync the directory.
+/// The checkpoint's commit point: the JSON lands whole or not at all.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temp = dir.join(format!(".{}.tmp-{}-{unique}", CHECKPOINT_JSON, std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)?;
-        #[cfg(unix)]
-        File::open(&dir)?.sync_all()?;
-        Ok(())
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        Error::io(path, format!("cannot write: {e}"))
-    })
+    engine::io::write_atomically(path, |out| out.write_all(bytes))
 }

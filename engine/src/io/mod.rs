@@ -1,2 +1,5 @@
 //! File IO.
+pub mod atomic;
 pub mod safetensors;
+
+pub use atomic::write_atomically;

@@ -1,0 +1,25 @@
+//! The reward model, model-agnostic core: a trunk with a scalar head read at the last real token, trained
+//! with InstructGPT's ranking loss on K-wise batches, normalised so SFT answers score 0, and evaluated by
+//! held-out pairwise accuracy beside Elo ratings from the same rankings.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `loss.rs` | [`Ranking`] (with ties), [`ranking_loss`]: `-1/|pairs| sum log sigmoid(r_better - r_worse)`, and its f64 oracle |
+//! | `batching.rs` | [`pack_kwise`]: K answers of a prompt in one left- or right-padded batch; [`last_token_values`]; [`ForwardPasses`] saved |
+//! | `normalize.rs` | [`normalization_bias`]: SFT answers to mean 0 |
+//! | `eval.rs` | [`pairwise_accuracy`], [`elo_ratings`], [`bradley_terry`], [`compare_orderings`] (Spearman, Kendall) |
+//! | `trunk.rs` | [`RewardTrunk`] (BERT implements it), [`RewardModel`] |
+pub mod batching;
+pub mod eval;
+pub mod loss;
+pub mod normalize;
+pub mod trunk;
+
+pub use batching::{last_token_values, pack_kwise, ForwardPasses, KwiseBatch, KwiseExample, Padding};
+pub use eval::{
+    bradley_terry, compare_orderings, elo_games, elo_ratings, kendall_tau, pairwise_accuracy, spearman, EloOptions, Game,
+    OrderingComparison, PairwiseAccuracy,
+};
+pub use loss::{ranking_loss, ranking_loss_reference, ranking_loss_with, PairIndex, RankedGroup, Ranking};
+pub use normalize::{apply_bias, normalization_bias};
+pub use trunk::{RewardModel, RewardTrunk};

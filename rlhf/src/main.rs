@@ -4,7 +4,6 @@
 use clap::{Parser, Subcommand};
 
 mod cli;
-mod run;
 
 #[derive(Parser)]
 #[command(name = "rlhf", version, about = "A from-scratch ChatGPT training system: engine, GPT, BERT, SFT, reward model, PPO")]

@@ -15,7 +15,7 @@ use clap::Args;
 use models::gpt::{generate, load_hf_dir, load_tokenizer_from_dir, GenerateOptions, Gpt};
 use models::tokenizer::{AnyTokenizer, Tokenizer};
 
-use crate::run::RunError;
+use rlhf::run::RunError;
 
 /// Options of `rlhf generate`.
 #[derive(Args, Clone, Debug)]

@@ -11,7 +11,7 @@
 //! at random offsets from a seeded generator; AdamW with linear warmup and cosine decay, clipping by the
 //! global norm. Every step and evaluation is appended to `metrics.jsonl`; checkpoints resume exactly (the
 //! same weights, bit for bit, as an uninterrupted run); Ctrl-C saves one before exiting. See
-//! [`crate::run`] for the folder's layout.
+//! [`rlhf::run`] for the folder's layout.
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -26,8 +26,8 @@ use models::gpt::{load_tokenizer_from_dir, save_hf_dir, save_tokenizer_to_dir, G
 use models::tokenizer::{AnyTokenizer, CharTokenizer, Tokenizer};
 use serde_json::json;
 
-use crate::run::tokens::{token_paths, TokenFile, TokenFileInfo};
-use crate::run::{interrupt, peak_memory_bytes, MetricRecord, Progress, RunDir, RunError, Summary};
+use rlhf::run::tokens::{token_paths, TokenFile, TokenFileInfo};
+use rlhf::run::{interrupt, peak_memory_bytes, MetricRecord, Progress, RunDir, RunError, Summary};
 
 /// Options of `rlhf pretrain`.
 #[derive(Args, Clone, Debug)]

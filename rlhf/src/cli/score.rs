@@ -19,7 +19,7 @@ use models::tokenizer::Tokenizer;
 use serde_json::json;
 
 use super::generate::load_model_and_tokenizer;
-use crate::run::RunError;
+use rlhf::run::RunError;
 
 /// Options of `rlhf score`.
 #[derive(Args, Clone, Debug)]

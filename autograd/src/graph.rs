@@ -102,11 +102,27 @@ impl LeafNode {
         let mut slot = self.grad.lock().map_err(|_| poisoned())?;
         let sum = match slot.take() {
             None => compact(g)?,
-            Some(old) => old.add(&g)?,
+            Some(old) => add_grad(old, &g)?,
         };
         *slot = Some(sum);
         Ok(())
     }
+}
+
+/// `acc + g`, summed into `acc`'s own buffer when nothing else holds it (no allocation, no zero-fill of a
+/// fresh activation-sized tensor per accumulation), else into a new tensor. The same f32 sums either way.
+fn add_grad(mut acc: Tensor, g: &Tensor) -> Result<Tensor> {
+    let f32s = acc.dtype() == engine::DType::F32 && g.dtype() == engine::DType::F32;
+    let sole_owner = acc.is_contiguous()
+        && acc.offset() == 0
+        && acc.storage().len() == acc.numel()
+        && Arc::strong_count(acc.storage()) == 1
+        && Arc::weak_count(acc.storage()) == 0;
+    if !(f32s && sole_owner && acc.shape() == g.shape() && g.is_contiguous()) {
+        return acc.add(g);
+    }
+    kernels::axpy(1.0, g.contiguous_slice::<f32>()?, acc.contiguous_slice_mut::<f32>()?)?;
+    Ok(acc)
 }
 
 /// `g` in storage of its own: a view (a narrow of a larger gradient, a broadcast) would keep the whole
@@ -249,7 +265,7 @@ pub(crate) fn run_backward(origin: &Origin, grad: Tensor) -> Result<()> {
                         pending.insert(parent.id, grad);
                     }
                     Some(acc) => {
-                        pending.insert(parent.id, acc.add(&grad)?);
+                        pending.insert(parent.id, add_grad(acc, &grad)?);
                     }
                 },
             }
@@ -284,5 +300,34 @@ impl Origin {
             Origin::Leaf(l) => l.id,
             Origin::Op(n) => n.id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `add_grad` sums in place only when it owns the buffer: the result equals `add`, and a tensor that
+    /// shares the accumulator's storage (a clone, a view) keeps its values.
+    #[test]
+    fn add_grad_matches_add_and_never_writes_shared_storage() {
+        let a = vec![1.5f32, -2.0, 3.25, 0.1, 7.0, -0.3];
+        let g = Tensor::from_vec(vec![0.5f32, 0.25, -1.0, 0.2, 1e-3, 0.3], &[2, 3]).unwrap();
+        let want = Tensor::from_vec(a.clone(), &[2, 3]).unwrap().add(&g).unwrap().to_vec_f32().unwrap();
+
+        let sole = Tensor::from_vec(a.clone(), &[2, 3]).unwrap();
+        assert_eq!(add_grad(sole, &g).unwrap().to_vec_f32().unwrap(), want);
+
+        let shared = Tensor::from_vec(a.clone(), &[2, 3]).unwrap();
+        let other = shared.clone();
+        assert_eq!(add_grad(shared, &g).unwrap().to_vec_f32().unwrap(), want);
+        assert_eq!(other.to_vec_f32().unwrap(), a);
+
+        let base = Tensor::from_vec(a.clone(), &[2, 3]).unwrap();
+        let transposed = base.t().unwrap();
+        let gt = g.t().unwrap().contiguous().unwrap();
+        let want_t = transposed.add(&gt).unwrap().to_vec_f32().unwrap();
+        assert_eq!(add_grad(transposed, &gt).unwrap().to_vec_f32().unwrap(), want_t);
+        assert_eq!(base.to_vec_f32().unwrap(), a);
     }
 }

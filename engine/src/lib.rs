@@ -3,6 +3,7 @@
 //! Every fallible op returns [`Result`] with an [`Error`] that names the op and the shapes involved.
 //! Views (reshape, transpose, narrow, broadcast) share storage; [`Tensor::contiguous`] copies only when needed.
 
+pub mod allocator;
 pub mod device;
 pub mod dtype;
 pub mod error;

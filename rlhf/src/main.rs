@@ -31,6 +31,8 @@ enum Command {
 }
 
 fn main() {
+    // Training frees and re-allocates the same activation buffers every step: keep them in the process.
+    engine::allocator::retain_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         None => cli::demo::run(&cli::demo::DemoArgs::default()).map_err(|e| e.to_string()),

@@ -121,6 +121,8 @@ fn s(v: impl ToString) -> String {
 
 fn main() {
     let args = Args::parse();
+    // Activation-sized buffers are freed and reallocated every step: keep them in the heap.
+    engine::allocator::retain_freed_memory();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.max(1)).build().expect("rayon pool");
     let mut report = Vec::new();
     for preset in ["char-tiny", "char-small"] {

@@ -63,16 +63,23 @@ pub(crate) fn gemm_blocked(
     }
 }
 
-/// Cuts C into rectangles for the threads: row chunks (multiples of MR) when m has enough MR panels,
-/// else column chunks (multiples of NR) as well. Each region runs the whole blocked loop on its own, so
+/// Cuts C into rectangles for the threads: row chunks (multiples of MR) when m >= n and m has enough MR
+/// panels, column chunks (multiples of NR) when n > m, and the other side as well when one is too short. Each region runs the whole blocked loop on its own, so
 /// threads never wait for each other; the price is that each packs its own copy of the op(B) columns it
 /// needs, which is k·n per region against m·n·k/regions multiply-adds.
 fn split_regions(m: usize, n: usize, mr: usize, nr: usize, threads: usize) -> Vec<Region> {
     let (m_panels, n_panels) = (m.div_ceil(mr), n.div_ceil(nr));
-    // One region per thread: equal shares, and the fewest copies of packed B.
+    // One region per thread: equal shares. Each region packs the op(A) rows and op(B) columns it
+    // touches, so cutting rows costs every thread all of B (k·n) and cutting columns all of A (m·k):
+    // cut the longer side. (Weight gradients X^T·dY have small m, large k and n ≥ m.)
     let want = threads.max(1);
-    let m_chunks = want.min(m_panels).max(1);
-    let n_chunks = want.div_ceil(m_chunks).min(n_panels).max(1);
+    let (m_chunks, n_chunks) = if n > m {
+        let n_chunks = want.min(n_panels).max(1);
+        (want.div_ceil(n_chunks).min(m_panels).max(1), n_chunks)
+    } else {
+        let m_chunks = want.min(m_panels).max(1);
+        (m_chunks, want.div_ceil(m_chunks).min(n_panels).max(1))
+    };
     let rows_per = m_panels.div_ceil(m_chunks) * mr;
     let cols_per = n_panels.div_ceil(n_chunks) * nr;
     let mut regions = Vec::with_capacity(m_chunks * n_chunks);

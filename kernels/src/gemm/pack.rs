@@ -18,8 +18,14 @@ pub(crate) fn pack_a<const MR: usize>(s: &GemmShape, a: &[f32], i0: usize, mc: u
             // A stored k×m: each k step's MR values are contiguous in one stored row.
             for (p, d) in dst.chunks_exact_mut(MR).enumerate() {
                 let src = &a[(p0 + p) * s.lda + r0..][..rows];
-                d[..rows].copy_from_slice(src);
-                d[rows..].fill(0.0);
+                if rows == MR {
+                    // Fixed-size copy: vector moves instead of a memcpy call per MR floats.
+                    let d: &mut [f32; MR] = d.try_into().expect("MR-long");
+                    *d = *<&[f32; MR]>::try_from(src).expect("MR-long");
+                } else {
+                    d[..rows].copy_from_slice(src);
+                    d[rows..].fill(0.0);
+                }
             }
         } else if rows == MR {
             // A stored m×k: walk the MR stored rows side by side (MR sequential streams) so the writes

@@ -6,7 +6,6 @@ use engine::{Error, Result, Tensor};
 
 use super::{check_unexpected, grad_values, take_state, Optimizer, ParamGroup};
 use crate::nn::Module;
-use crate::param::Parameter;
 
 /// AdamW hyper-parameters (the weight decay of each group is set on the group).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -105,12 +104,8 @@ impl Optimizer for AdamW {
         Ok(())
     }
 
-    fn zero_grad(&self) {
-        for group in &self.groups {
-            for (_, p) in &group.params {
-                p.zero_grad();
-            }
-        }
+    fn param_groups(&self) -> &[ParamGroup] {
+        &self.groups
     }
 
     fn lr(&self) -> f32 {
@@ -123,10 +118,6 @@ impl Optimizer for AdamW {
 
     fn steps_taken(&self) -> u64 {
         self.steps
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Parameter)> {
-        self.groups.iter().flat_map(|g| g.params.iter().cloned()).collect()
     }
 
     fn state_tensors(&self) -> Result<Vec<(String, Tensor)>> {

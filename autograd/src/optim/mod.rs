@@ -67,8 +67,17 @@ pub trait Optimizer {
     /// Applies one update from the accumulated gradients (parameters without a gradient are skipped).
     fn step(&mut self) -> Result<()>;
 
+    /// The parameter groups this optimizer updates.
+    fn param_groups(&self) -> &[ParamGroup];
+
     /// Clears the gradient of every parameter this optimizer updates.
-    fn zero_grad(&self);
+    fn zero_grad(&self) {
+        for group in self.param_groups() {
+            for (_, p) in &group.params {
+                p.zero_grad();
+            }
+        }
+    }
 
     /// The learning rate the next step uses.
     fn lr(&self) -> f32;
@@ -80,7 +89,9 @@ pub trait Optimizer {
     fn steps_taken(&self) -> u64;
 
     /// Every parameter with its name, over all groups.
-    fn named_parameters(&self) -> Vec<(String, Parameter)>;
+    fn named_parameters(&self) -> Vec<(String, Parameter)> {
+        self.param_groups().iter().flat_map(|g| g.params.iter().cloned()).collect()
+    }
 
     /// The state as named tensors (`{param}.exp_avg`, ...), for a checkpoint.
     fn state_tensors(&self) -> Result<Vec<(String, Tensor)>>;

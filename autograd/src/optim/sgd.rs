@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use engine::{Result, Tensor};
 
 use super::{check_unexpected, grad_values, take_state, Optimizer, ParamGroup};
-use crate::param::Parameter;
 
 /// SGD hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,12 +103,8 @@ impl Optimizer for Sgd {
         Ok(())
     }
 
-    fn zero_grad(&self) {
-        for group in &self.groups {
-            for (_, p) in &group.params {
-                p.zero_grad();
-            }
-        }
+    fn param_groups(&self) -> &[ParamGroup] {
+        &self.groups
     }
 
     fn lr(&self) -> f32 {
@@ -122,10 +117,6 @@ impl Optimizer for Sgd {
 
     fn steps_taken(&self) -> u64 {
         self.steps
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Parameter)> {
-        self.groups.iter().flat_map(|g| g.params.iter().cloned()).collect()
     }
 
     fn state_tensors(&self) -> Result<Vec<(String, Tensor)>> {

@@ -95,7 +95,25 @@ impl Gpt {
         self.logits_with(ids, None, None, None, true)
     }
 
+    /// The final hidden states `ln_f(x)`, `[B, T, C]`, of padded rows (evaluation, no dropout): the input
+    /// of the LM head, and the trunk output a reward or value head reads. `key_padding` and `positions` as
+    /// in [`Gpt::forward_padded`].
+    pub fn hidden_states(&self, ids: &Tensor, key_padding: Option<&Tensor>, positions: Option<&Tensor>) -> Result<Var> {
+        self.hidden_with(ids, key_padding, positions, None, false)
+    }
+
     fn logits_with(
+        &self,
+        ids: &Tensor,
+        key_padding: Option<&Tensor>,
+        positions: Option<&Tensor>,
+        dropout_rng: Option<&mut Rng>,
+        composed: bool,
+    ) -> Result<Var> {
+        self.lm_head(&self.hidden_with(ids, key_padding, positions, dropout_rng, composed)?)
+    }
+
+    fn hidden_with(
         &self,
         ids: &Tensor,
         key_padding: Option<&Tensor>,
@@ -119,7 +137,7 @@ impl Gpt {
                 block.forward(&x, key_padding, dropout_rng.as_deref_mut())?
             };
         }
-        self.lm_head(&self.ln_f.forward(&x)?)
+        self.ln_f.forward(&x)
     }
 
     /// The log-probability of each next token, `ids [B, T] -> [B, T - 1]`: entry `(b, t)` is

@@ -5,4 +5,5 @@ pub mod embed;
 pub mod fill_mask;
 pub mod generate;
 pub mod pretrain;
+pub mod pretrain_bert;
 pub mod score;

@@ -32,16 +32,24 @@ use rlhf::run::{interrupt, peak_memory_bytes, MetricRecord, Progress, RunDir, Ru
 /// Options of `rlhf pretrain`.
 #[derive(Args, Clone, Debug)]
 pub struct PretrainArgs {
-    /// The training text (UTF-8).
+    /// The training text (UTF-8). Default: the built-in world's pretraining corpus (written to the run
+    /// folder as `corpus.txt`, with the world's character vocabulary and the chat special tokens).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+    /// Characters of built-in world corpus to write when --data is not given.
+    #[arg(long, default_value_t = 400_000)]
+    pub world_chars: usize,
+    /// `gpt` (next-token prediction) or `bert` (masked-LM pretraining of an encoder).
+    #[arg(long, default_value = "gpt")]
+    pub model: String,
     /// The run folder (metrics, chart, summary, checkpoint, model).
     #[arg(long, default_value = "runs/pretrain")]
     pub out: PathBuf,
-    /// `char` (a character vocabulary built from the data), `gpt2:DIR` (GPT-2's vocab.json + merges.txt),
-    /// or a tokenizer JSON saved by `rlhf tokenize train`.
-    #[arg(long, default_value = "char")]
-    pub tokenizer: String,
+    /// `char` (a character vocabulary built from the data), `world` (the built-in world's characters),
+    /// `gpt2:DIR` (GPT-2's vocab.json + merges.txt), or a tokenizer JSON saved by `rlhf tokenize train`.
+    /// Default: `world` without --data, else `char`.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
     /// Model preset: char-tiny, char-small or gpt2 (the vocabulary size always comes from the tokenizer).
     #[arg(long, default_value = "char-tiny")]
     pub preset: String,
@@ -119,6 +127,11 @@ pub struct PretrainArgs {
 
 /// Runs `rlhf pretrain`.
 pub fn run(args: &PretrainArgs) -> Result<(), RunError> {
+    match args.model.as_str() {
+        "gpt" => {}
+        "bert" => return super::pretrain_bert::run(args),
+        other => return Err(format!("--model {other}: expected gpt or bert").into()),
+    }
     validate(args)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
     pool.install(|| train(args))
@@ -142,9 +155,11 @@ fn validate(args: &PretrainArgs) -> Result<(), RunError> {
 /// The tokenizer spec the run uses: `--tokenizer`, or with `--init-from` and no `--tokenizer`, the folder's
 /// own (`init:DIR`).
 fn tokenizer_spec(args: &PretrainArgs) -> Result<String, RunError> {
-    match (&args.init_from, args.tokenizer.as_str()) {
-        (Some(dir), "char") => Ok(format!("init:{}", super::generate::resolve_model_dir(dir)?.display())),
-        _ => Ok(args.tokenizer.clone()),
+    match (&args.init_from, &args.tokenizer) {
+        (Some(dir), None) => Ok(format!("init:{}", super::generate::resolve_model_dir(dir)?.display())),
+        (_, Some(spec)) => Ok(spec.clone()),
+        (None, None) if args.data.is_none() => Ok("world".into()),
+        (None, None) => Ok("char".into()),
     }
 }
 
@@ -185,6 +200,8 @@ fn tokenizer_for(args: &PretrainArgs, run: &RunDir, text: impl FnOnce() -> Resul
     let spec = tokenizer_spec(args)?;
     let tok = if let Some(dir) = spec.strip_prefix("init:") {
         load_tokenizer_from_dir(dir)?.ok_or_else(|| format!("{dir}: no tokenizer files; pass --tokenizer"))?
+    } else if spec == "world" {
+        AnyTokenizer::Char(CharTokenizer::from_corpus(&rlhf::world::charset()).map_err(|e| e.to_string())?)
     } else if spec == "char" {
         AnyTokenizer::Char(CharTokenizer::from_corpus(&text()?).map_err(|e| e.to_string())?)
     } else {
@@ -194,10 +211,10 @@ fn tokenizer_for(args: &PretrainArgs, run: &RunDir, text: impl FnOnce() -> Resul
 }
 
 /// Tokenises the corpus into the run folder unless a matching token file is already there.
-fn prepare_tokens(args: &PretrainArgs, run: &RunDir) -> Result<(TokenFile, AnyTokenizer), RunError> {
+fn prepare_tokens(args: &PretrainArgs, data: &Path, run: &RunDir) -> Result<(TokenFile, AnyTokenizer), RunError> {
     let (bin, json) = token_paths(run.root());
-    let want = TokenFileInfo::describe(&args.data, &tokenizer_spec(args)?)?;
-    let read_text = || -> Result<String, RunError> { Ok(models::tokenizer::read_text_file(&args.data).map_err(|e| e.to_string())?) };
+    let want = TokenFileInfo::describe(data, &tokenizer_spec(args)?)?;
+    let read_text = || -> Result<String, RunError> { Ok(models::tokenizer::read_text_file(data).map_err(|e| e.to_string())?) };
     if bin.exists() && json.exists() {
         if let Ok(existing) = TokenFile::open(&bin, &json) {
             if existing.info.same_source(&want) {
@@ -212,12 +229,23 @@ fn prepare_tokens(args: &PretrainArgs, run: &RunDir) -> Result<(TokenFile, AnyTo
     let tok = tokenizer_for(args, run, || Ok(text.clone()))?;
     let started = Instant::now();
     let ids = tok.encode_for_model(&text, false).map_err(|e| e.to_string())?;
-    eprintln!("tokenised {} ({} bytes) into {} tokens in {:.2}s", args.data.display(), text.len(), ids.len(), started.elapsed().as_secs_f64());
+    eprintln!("tokenised {} ({} bytes) into {} tokens in {:.2}s", data.display(), text.len(), ids.len(), started.elapsed().as_secs_f64());
     let info = TokenFileInfo { vocab_size: tok.vocab_size(), ..want };
     if !matches!(tok, AnyTokenizer::WordPiece(_)) {
         tok.save(run.root().join(models::gpt::hf::TOKENIZER_FILE)).map_err(|e| e.to_string())?;
     }
     Ok((TokenFile::write(&bin, &json, &ids, info)?, tok))
+}
+
+/// Writes the built-in world's pretraining corpus (seeded by `--seed`) to `corpus.txt` in the run folder,
+/// unless the same text is already there (a resumed run).
+fn write_world_corpus(args: &PretrainArgs, run: &RunDir) -> Result<PathBuf, RunError> {
+    let path = run.root().join("corpus.txt");
+    let text = rlhf::world::World::new(args.seed).pretraining_corpus(args.world_chars);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        engine::io::write_atomically(&path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
+    }
+    Ok(path)
 }
 
 /// Draws `b` windows of `t + 1` tokens from `[start, end)` of the token file: ids and next-token targets.
@@ -282,16 +310,22 @@ fn train(args: &PretrainArgs) -> Result<(), RunError> {
         return Err(format!("--resume: no checkpoint in {}", args.out.join("checkpoint").display()).into());
     }
     let mut run = RunDir::open(&args.out, !resuming)?;
-    let (tokens, tok) = prepare_tokens(args, &run)?;
+    let data = match &args.data {
+        Some(path) => path.clone(),
+        None => write_world_corpus(args, &run)?,
+    };
+    let (tokens, tok) = prepare_tokens(args, &data, &run)?;
     let spec = tokenizer_spec(args)?;
-    let (config, init) = model_config(args, tok.vocab_size())?;
+    // The world's models are chat models from the start: room for the chat special tokens.
+    let vocab_size = if spec == "world" { rlhf::data::ChatTokenizer::new(tok.clone()).vocab_size() } else { tok.vocab_size() };
+    let (config, init) = model_config(args, vocab_size)?;
     let t = config.block_size;
     let n = tokens.len();
     let split = ((n as f64) * (1.0 - args.val_fraction)) as usize;
     if split < t + 2 || n - split < t + 2 {
         return Err(format!(
             "{}: {n} tokens leave {split} for training and {} for validation; each split needs more than the block size {t} + 1",
-            args.data.display(),
+            data.display(),
             n - split
         )
         .into());

@@ -9,13 +9,18 @@
 //! | `normalize.rs` | [`normalization_bias`]: SFT answers to mean 0 |
 //! | `eval.rs` | [`pairwise_accuracy`], [`elo_ratings`], [`bradley_terry`], [`compare_orderings`] (Spearman, Kendall) |
 //! | `trunk.rs` | [`RewardTrunk`] (BERT implements it), [`RewardModel`] |
+//! | `gpt_trunk.rs` | the GPT decoder as a trunk (the SFT model without its LM head; left padding allowed) |
+//! | `folder.rs` | [`GptRewardModel`] folders in `GPT2ForSequenceClassification` layout; [`reward_model_from_policy`] |
 pub mod batching;
 pub mod eval;
+pub mod folder;
+pub mod gpt_trunk;
 pub mod loss;
 pub mod normalize;
 pub mod trunk;
 
 pub use batching::{last_token_values, pack_kwise, ForwardPasses, KwiseBatch, KwiseExample, Padding};
+pub use folder::{load_reward_dir, reward_model_from_policy, save_reward_dir, GptRewardModel};
 pub use eval::{
     bradley_terry, compare_orderings, elo_games, elo_ratings, kendall_tau, pairwise_accuracy, spearman, EloOptions, Game,
     OrderingComparison, PairwiseAccuracy,

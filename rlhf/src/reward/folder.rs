@@ -1,0 +1,94 @@
+//! Reward-model folders for the GPT trunk, in Hugging Face's `GPT2ForSequenceClassification` layout:
+//! `config.json` (the GPT-2 config with `num_labels: 1`), `model.safetensors` holding `transformer.*` and
+//! `score.weight [1, C]` (plus our `score.bias [1]`, which carries the normalisation offset), and the
+//! tokenizer files. The same folder serves as PPO's value model (critic) initialisation: the head read at
+//! every token instead of the last.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use autograd::nn::Module;
+use engine::io::safetensors;
+use engine::rng::Rng;
+use engine::{Error, Result, Tensor};
+use models::gpt::hf::{CONFIG_FILE, WEIGHTS_FILE};
+use models::gpt::{Gpt, GptConfig};
+
+use super::trunk::RewardModel;
+
+/// A reward model on the GPT decoder.
+pub type GptRewardModel = RewardModel<Gpt>;
+
+/// A reward model whose trunk is `policy`'s weights (the LM head goes: it is tied to `wte`, which the trunk
+/// keeps as its input embedding) and a fresh head.
+pub fn reward_model_from_policy(policy: &Gpt, rng: &mut Rng) -> Result<GptRewardModel> {
+    let trunk = Gpt::new(policy.config.clone(), &mut Rng::new(0))?;
+    trunk.load_state_dict(&policy.state_dict())?;
+    RewardModel::new(trunk, rng)
+}
+
+/// Writes a GPT reward model folder (config and weights; copy the tokenizer beside them separately).
+///
+/// ```
+/// use engine::rng::Rng;
+/// use models::gpt::{Gpt, GptConfig};
+/// use rlhf::reward::folder::{load_reward_dir, reward_model_from_policy, save_reward_dir};
+/// let mut config = GptConfig::preset("char-tiny")?;
+/// config.n_layer = 1;
+/// let policy = Gpt::new(config, &mut Rng::new(0))?;
+/// let rm = reward_model_from_policy(&policy, &mut Rng::new(1))?;
+/// rm.add_to_bias(0.5)?;
+/// let dir = std::env::temp_dir().join(format!("rm-doc-{}", std::process::id()));
+/// save_reward_dir(&rm, &dir)?;
+/// let back = load_reward_dir(&dir)?;
+/// assert_eq!(back.head.bias.as_ref().unwrap().value().to_vec::<f32>()?, vec![0.5]);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), engine::Error>(())
+/// ```
+pub fn save_reward_dir(model: &GptRewardModel, dir: impl AsRef<Path>) -> Result<()> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, format!("cannot create: {e}")))?;
+    let mut state: BTreeMap<String, Tensor> = BTreeMap::new();
+    for (name, tensor) in model.state_dict() {
+        let key = name.strip_prefix("trunk.").map(str::to_string).unwrap_or(name);
+        state.insert(key, tensor);
+    }
+    let refs: Vec<(&str, &Tensor)> = state.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::save(dir.join(WEIGHTS_FILE), &refs, Some(meta))?;
+    let mut config = model.trunk.config.to_hf_json();
+    config["architectures"] = serde_json::json!(["GPT2ForSequenceClassification"]);
+    config["num_labels"] = serde_json::json!(1);
+    config["pad_token_id"] = serde_json::json!(0);
+    let path = dir.join(CONFIG_FILE);
+    let json = serde_json::to_string_pretty(&config).expect("a JSON value always serialises");
+    engine::io::write_atomically(&path, |w| std::io::Write::write_all(w, (json + "\n").as_bytes()))
+}
+
+/// Loads a folder written by [`save_reward_dir`]. A missing `score.bias` (a folder saved by `transformers`)
+/// is taken as 0.
+pub fn load_reward_dir(dir: impl AsRef<Path>) -> Result<GptRewardModel> {
+    let dir = dir.as_ref();
+    let config = GptConfig::load_hf(dir.join(CONFIG_FILE))?;
+    let weights = dir.join(WEIGHTS_FILE);
+    let tensors = safetensors::load(&weights)?;
+    let trunk = Gpt::new(config, &mut Rng::new(0))?;
+    let mut model: GptRewardModel = RewardModel::new(trunk, &mut Rng::new(0))?;
+    let mut state = BTreeMap::new();
+    for (name, tensor) in tensors {
+        let tensor = tensor.to_dtype(engine::DType::F32)?;
+        if name.starts_with("score.") {
+            state.insert(name, tensor);
+        } else if name.starts_with("transformer.") {
+            state.insert(format!("trunk.{name}"), tensor);
+        }
+    }
+    if !state.contains_key("score.bias") {
+        state.insert("score.bias".into(), Tensor::zeros(&[1], engine::DType::F32)?);
+    }
+    if !state.contains_key("score.weight") {
+        return Err(Error::io(&weights, "no score.weight: not a reward-model folder (a GPT language model?)"));
+    }
+    model.load_state_dict(&state).map_err(|e| Error::io(&weights, e.to_string()))?;
+    model.trunk.config.dropout = 0.0;
+    Ok(model)
+}

@@ -5,10 +5,12 @@
 //! | [`world`] | the built-in instruction world: seeded task generator, pretraining corpus, SFT demonstrations, held-out prompts, the checker and the scripted ranking |
 //! | [`data`] | SFT and preference data formats (JSONL, self-instruct, OASST, HH-RLHF), the rankings file, the chat template |
 //! | [`reward`] | the reward model's core: the C(K,2) ranking loss, K-wise batching read at the last real token, normalisation, pairwise accuracy and Elo |
+//! | [`sample`] | answering prompts with a chat model (batched, KV cache, stops at `<|end|>`): SFT evaluation, K answers to rank, rollouts |
 //! | [`run`] | the run folder every training stage writes: metrics JSONL, chart, summary, progress bar, Ctrl-C, token files |
 //! | [`rl`] | the math of policy gradient and PPO: log-probs, KL estimators, per-token rewards, GAE, clipped losses, the KL controller, REINFORCE |
 pub mod data;
 pub mod reward;
 pub mod rl;
 pub mod run;
+pub mod sample;
 pub mod world;

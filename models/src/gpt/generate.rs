@@ -127,6 +127,26 @@ pub fn generate(
     options: &GenerateOptions,
     on_token: &mut dyn FnMut(usize, u32),
 ) -> Result<Vec<Vec<u32>>> {
+    Ok(generate_rows(model, prompts, options, on_token)?.into_iter().map(|row| row.tokens).collect())
+}
+
+/// One row's continuation from [`generate_rows`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedRow {
+    /// The new tokens (the stop token excluded).
+    pub tokens: Vec<u32>,
+    /// The stop token that ended the row, or `None` when it ran out of length.
+    pub stopped_by: Option<u32>,
+}
+
+/// As [`generate`], also telling for each row whether (and by which stop token) it ended: RL needs to know
+/// an answer that finished from one cut off by the length limit.
+pub fn generate_rows(
+    model: &Gpt,
+    prompts: &[Vec<u32>],
+    options: &GenerateOptions,
+    on_token: &mut dyn FnMut(usize, u32),
+) -> Result<Vec<GeneratedRow>> {
     const OP: &str = "generate";
     let _guard = no_grad();
     let b = prompts.len();
@@ -153,6 +173,7 @@ pub fn generate(
     let mut rng = Rng::new(options.seed);
     let mut out: Vec<Vec<u32>> = vec![Vec::new(); b];
     let mut done = vec![false; b];
+    let mut stopped_by: Vec<Option<u32>> = vec![None; b];
     let mut cache = if options.use_cache { Some(KvCache::new(&model.config, b, longest + max_new)?) } else { None };
     let vocab = model.config.vocab_size;
     for step in 0..max_new {
@@ -195,6 +216,7 @@ pub fn generate(
             if !done[row] {
                 if options.stop_tokens.contains(&token) {
                     done[row] = true;
+                    stopped_by[row] = Some(token);
                 } else {
                     out[row].push(token);
                     on_token(row, token);
@@ -207,5 +229,5 @@ pub fn generate(
             break;
         }
     }
-    Ok(out)
+    Ok(out.into_iter().zip(stopped_by).map(|(tokens, stopped_by)| GeneratedRow { tokens, stopped_by }).collect())
 }

@@ -41,7 +41,7 @@ pub use attention::CausalSelfAttention;
 pub use block::Block;
 pub use config::{GptConfig, PRESETS};
 pub use conv1d::Conv1D;
-pub use generate::{generate, sample_token, GenerateOptions};
+pub use generate::{generate, generate_rows, sample_token, GenerateOptions, GeneratedRow};
 pub use hf::{load_hf_dir, load_tokenizer_from_dir, save_hf_dir, save_tokenizer_to_dir, state_dict_from_hf};
 pub use kv_cache::{KvCache, LayerKv};
 pub use mlp::Mlp;

@@ -6,15 +6,19 @@
 //! | `config.rs` | [`BertConfig`] from `config.json` |
 //! | `embeddings.rs` | [`BertEmbeddings`]: word + position + token type, LayerNorm |
 //! | `encoder.rs` | [`BertLayer`]: post-LN block, bidirectional attention with a padding mask, GELU MLP; [`Dropout`] |
+//! | `inference.rs` | the no-grad fast path of the encoder stack (fused q/k/v, attention per sentence in cache) |
 //! | `model.rs` | [`BertModel`]: the stack and the pooler; padding, mean pooling, L2 normalisation |
 //! | `heads.rs` | [`BertForMaskedLM`] (tied decoder), [`BertForSequenceScore`] |
 //! | `weights.rs` | strict loading of HF tensors by name |
 //! | `tokenizer.rs` | the WordPiece tokenizer of a model folder; [`SentenceEncoder`], [`sentence_embeddings`] |
+//! | `char_vocab.rs` | a character-level WordPiece vocabulary for pretraining; writing `vocab.txt` |
 //! | `mlm.rs` | masked-LM pretraining: the 15% / 80-10-10 masking and the loss on chosen tokens |
+pub mod char_vocab;
 pub mod config;
 pub mod embeddings;
 pub mod encoder;
 pub mod heads;
+mod inference;
 pub mod mlm;
 pub mod model;
 pub mod tokenizer;

@@ -36,6 +36,13 @@ pub enum MetricRecord {
         /// Mean loss on validation batches.
         val_loss: f32,
     },
+    /// Named evaluation figures beyond the losses (masked-LM accuracy and its baseline, ...).
+    Scores {
+        /// The step after which they were measured.
+        step: u64,
+        /// Figure name -> value.
+        scores: std::collections::BTreeMap<String, f64>,
+    },
 }
 
 /// The open log.

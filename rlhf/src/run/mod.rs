@@ -67,4 +67,11 @@ impl RunDir {
         chart::write_loss_chart(&self.root.join("loss.svg"), &records)?;
         summary.write(&self.root.join("summary.json"))
     }
+
+    /// As [`RunDir::finish`], with a stage's own figures under `"extra"` in `summary.json`.
+    pub fn finish_with_extra(&self, summary: &Summary, extra: &serde_json::Value) -> Result<(), RunError> {
+        let records = metrics::read_all(&self.root.join("metrics.jsonl"))?;
+        chart::write_loss_chart(&self.root.join("loss.svg"), &records)?;
+        summary.write_with_extra(&self.root.join("summary.json"), extra)
+    }
 }

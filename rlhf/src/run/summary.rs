@@ -35,6 +35,16 @@ impl Summary {
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
         Ok(())
     }
+
+    /// Writes the summary with `extra` (a stage's own figures, e.g. SFT's checker scores before and after)
+    /// under the key `"extra"`; [`Summary`] still reads such a file (unknown keys are ignored).
+    pub fn write_with_extra(&self, path: &Path, extra: &serde_json::Value) -> Result<(), RunError> {
+        let mut value = serde_json::to_value(self)?;
+        value["extra"] = extra.clone();
+        std::fs::write(path, serde_json::to_string_pretty(&value)? + "\n")
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        Ok(())
+    }
 }
 
 /// The peak resident set size of this process (`VmHWM` in `/proc/self/status`), in bytes.

@@ -11,12 +11,24 @@
 //! | `trunk.rs` | [`RewardTrunk`] (BERT implements it), [`RewardModel`] |
 //! | `gpt_trunk.rs` | the GPT decoder as a trunk (the SFT model without its LM head; left padding allowed) |
 //! | `folder.rs` | [`GptRewardModel`] folders in `GPT2ForSequenceClassification` layout; [`reward_model_from_policy`] |
+//! | `base.rs` | loading the SFT chat model a stage starts from; copying tokenizer files |
+//! | `examples.rs` | labeled rankings to token rows (`prompt ++ answer ++ <|end|>`), unencodable ones counted; the held-out split by prompt |
+//! | `score.rs` | [`score_examples`], [`RewardScorer`]: batched scoring without gradients (`rlhf reward score`, PPO) |
+//! | `report.rs` | held-out loss and accuracy, Elo of answer kinds beside the model's scores, per-prompt Kendall, K-wise vs pairwise cost |
+//! | `chart.rs` | `accuracy.svg` from the metrics log |
+//! | `train.rs` | [`train_reward_model`]: `rlhf reward train` as a library call (run folder, exact resume, normalisation, report) |
+pub mod base;
 pub mod batching;
+pub mod chart;
 pub mod eval;
+pub mod examples;
 pub mod folder;
 pub mod gpt_trunk;
 pub mod loss;
 pub mod normalize;
+pub mod report;
+pub mod score;
+pub mod train;
 pub mod trunk;
 
 pub use batching::{last_token_values, pack_kwise, ForwardPasses, KwiseBatch, KwiseExample, Padding};
@@ -27,4 +39,6 @@ pub use eval::{
 };
 pub use loss::{ranking_loss, ranking_loss_reference, ranking_loss_with, PairIndex, RankedGroup, Ranking};
 pub use normalize::{apply_bias, normalization_bias};
+pub use score::{score_examples, RewardScorer};
+pub use train::{train_reward_model, RewardFigures, RewardTrainOptions, RewardTrainReport};
 pub use trunk::{RewardModel, RewardTrunk};

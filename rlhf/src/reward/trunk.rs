@@ -2,7 +2,7 @@
 //! with a scalar head (`Linear(H, 1)`) whose score is read at each row's last real token.
 //!
 //! BERT (the encoder) implements the trunk here; the GPT decoder (initialised from the SFT model, LM head
-//! removed) will implement it when the GPT model lands.
+//! removed) implements it in `gpt_trunk.rs`.
 use autograd::nn::{join_name, Linear, Module};
 use autograd::{Parameter, Var};
 use engine::rng::Rng;

@@ -28,6 +28,20 @@ enum Command {
     Generate(cli::generate::GenerateArgs),
     /// Per-token log-probabilities of a text under a GPT as JSON (optionally parameter gradients).
     Score(cli::score::ScoreArgs),
+    /// Supervised fine-tuning on demonstrations (default: the built-in world's), scored before and after.
+    Sft(cli::sft::SftArgs),
+    /// Talk to a chat model: multi-turn, streaming, /reset and /system; plain text when piped.
+    Chat(cli::chat::ChatArgs),
+    /// PPO with a KL penalty against a reward model, from the SFT model (RLHF step 3).
+    Ppo(cli::ppo::PpoArgs),
+    /// Policy gradient (REINFORCE with a running-mean baseline) against a reward model: PPO's baseline.
+    Pg(cli::pg::PgArgs),
+    /// The whole system on the built-in world: pretrain, SFT, rank, reward model, PG, PPO, evaluation, report.
+    Pipeline(cli::pipeline::PipelineArgs),
+    /// Sample K answers per prompt from the SFT model and have them ranked (scripted, human, or a dataset), resumably.
+    Rank(cli::rank::RankArgs),
+    /// The reward model: `train` on rankings, `score` prompt/answer pairs.
+    Reward(cli::reward::RewardArgs),
 }
 
 fn main() {
@@ -41,6 +55,13 @@ fn main() {
         Some(Command::Pretrain(args)) => cli::pretrain::run(&args).map_err(|e| e.to_string()),
         Some(Command::Generate(args)) => cli::generate::run(&args).map_err(|e| e.to_string()),
         Some(Command::Score(args)) => cli::score::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Sft(args)) => cli::sft::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Chat(args)) => cli::chat::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Ppo(args)) => cli::ppo::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Pg(args)) => cli::pg::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Pipeline(args)) => cli::pipeline::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Rank(args)) => cli::rank::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Reward(args)) => cli::reward::run(&args).map_err(|e| e.to_string()),
         Some(Command::Embed(args)) => cli::embed::run(&args).map_err(|e| e.to_string()),
         Some(Command::FillMask(args)) => cli::fill_mask::run(&args).map_err(|e| e.to_string()),
     };

@@ -1,4 +1,5 @@
 //! One module per subcommand.
+pub mod chat;
 pub mod demo;
 pub mod tokenize;
 pub mod embed;
@@ -6,4 +7,10 @@ pub mod fill_mask;
 pub mod generate;
 pub mod pretrain;
 pub mod pretrain_bert;
+pub mod rank;
+pub mod reward;
 pub mod score;
+pub mod pg;
+pub mod pipeline;
+pub mod ppo;
+pub mod sft;

@@ -66,7 +66,7 @@ pub struct PretrainArgs {
     /// Override the preset's width.
     #[arg(long)]
     pub n_embd: Option<usize>,
-    /// Override the preset's context length.
+    /// Override the preset's context length (default with the built-in world: 128).
     #[arg(long)]
     pub block_size: Option<usize>,
     /// Dropout probability (training only).
@@ -125,6 +125,9 @@ pub struct PretrainArgs {
     pub threads: Option<usize>,
 }
 
+/// The context length of a model pretrained on the built-in world when `--block-size` is not given.
+pub const WORLD_BLOCK_SIZE: usize = 128;
+
 /// Runs `rlhf pretrain`.
 pub fn run(args: &PretrainArgs) -> Result<(), RunError> {
     match args.model.as_str() {
@@ -137,7 +140,7 @@ pub fn run(args: &PretrainArgs) -> Result<(), RunError> {
     pool.install(|| train(args))
 }
 
-fn validate(args: &PretrainArgs) -> Result<(), RunError> {
+pub(super) fn validate(args: &PretrainArgs) -> Result<(), RunError> {
     let problem = if args.steps == 0 || args.batch_size == 0 || args.grad_accum == 0 || args.eval_every == 0 {
         "--steps, --batch-size, --grad-accum and --eval-every must be positive"
     } else if !(0.0..1.0).contains(&args.val_fraction) || args.val_fraction == 0.0 {
@@ -184,7 +187,9 @@ fn model_config(args: &PretrainArgs, vocab_size: usize) -> Result<(GptConfig, Op
     c.n_layer = args.n_layer.unwrap_or(c.n_layer);
     c.n_head = args.n_head.unwrap_or(c.n_head);
     c.n_embd = args.n_embd.unwrap_or(c.n_embd);
-    c.block_size = args.block_size.unwrap_or(c.block_size);
+    // World prompts with their answers need up to ~130 characters: 64 would cut most SFT demonstrations.
+    let world_block = if args.data.is_none() && args.tokenizer.is_none() { Some(WORLD_BLOCK_SIZE) } else { None };
+    c.block_size = args.block_size.or(world_block).unwrap_or(c.block_size);
     c.dropout = args.dropout;
     c.validate()?;
     Ok((c, None))
@@ -239,7 +244,7 @@ fn prepare_tokens(args: &PretrainArgs, data: &Path, run: &RunDir) -> Result<(Tok
 
 /// Writes the built-in world's pretraining corpus (seeded by `--seed`) to `corpus.txt` in the run folder,
 /// unless the same text is already there (a resumed run).
-fn write_world_corpus(args: &PretrainArgs, run: &RunDir) -> Result<PathBuf, RunError> {
+pub(super) fn write_world_corpus(args: &PretrainArgs, run: &RunDir) -> Result<PathBuf, RunError> {
     let path = run.root().join("corpus.txt");
     let text = rlhf::world::World::new(args.seed).pretraining_corpus(args.world_chars);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {

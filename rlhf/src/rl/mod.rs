@@ -1,5 +1,6 @@
 //! The model-agnostic math of policy-gradient RLHF: everything PPO and REINFORCE need once a model has
-//! produced logits, values and scores. Rollouts, the trainer loop and the CLI live elsewhere.
+//! produced logits, values and scores, then the rollouts and one iteration of each trainer (the run folder and
+//! the command line are in `rlhf ppo` / `rlhf pg`).
 //!
 //! | module | what |
 //! | --- | --- |
@@ -11,6 +12,13 @@
 //! | [`kl_controller`] | fixed β and Ziegler et al.'s adaptive KL controller |
 //! | [`reinforce`] | the REINFORCE loss on whole answers and its running-mean baseline |
 //! | [`minibatch`] | seeded minibatch index sets over several PPO epochs, early stop on approximate KL |
+//! | [`rollout`] | sampling answers (KV cache, batched), the right-padded batch every model scores, [`rollout::AnswerScorer`] |
+//! | [`ptx`] | PPO-ptx: the pretraining loss on world text |
+//! | [`ppo`] | one PPO iteration: rollout, score, rewards, GAE, epochs of clipped updates, β update |
+//! | [`pg`] | one REINFORCE iteration with a running-mean baseline |
+//! | [`stats`] | what each iteration logs |
+//! | [`run_folder`] | the prompt pool, the RL metrics log, summary and chart of `rlhf ppo` / `rlhf pg` |
+//! | [`chart`] | the charts of an RL run (reward, KL, entropy, losses) |
 //!
 //! **Conventions.** Sequences are `[B, T]` tensors (F32 unless named otherwise). A `mask` is `[B, T]`, F32
 //! or U8, nonzero on the response tokens the math applies to (prompt and padding are zero); it need not be
@@ -29,10 +37,17 @@ pub mod gae;
 pub mod kl;
 pub mod kl_controller;
 pub mod logprobs;
+pub mod chart;
 pub mod minibatch;
+pub mod pg;
+pub mod ppo;
 pub mod ppo_loss;
+pub mod ptx;
 pub mod reinforce;
 pub mod rewards;
+pub mod rollout;
+pub mod run_folder;
+pub mod stats;
 
 /// Checks that `t` is `[B, T]` like `shape` and returns its values as f32 in row-major order.
 pub(crate) fn values_2d(op: &'static str, name: &str, t: &Tensor, shape: &[usize]) -> Result<Vec<f32>> {

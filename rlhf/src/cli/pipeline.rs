@@ -1,0 +1,443 @@
+//! `rlhf pipeline`: the whole system in one command on the built-in world: pretrain, SFT, sample K answers
+//! and rank them (scripted labeler), train the reward model, policy gradient, PPO, then evaluate SFT, PG and
+//! PPO on the same held-out prompts and write `report.md` and `summary.json` in the run folder.
+//!
+//! ```text
+//! rlhf pipeline --out runs/pipeline                       # the default run (about 15 minutes on 2 cores)
+//! rlhf pipeline --out runs/quick --quick                  # tiny sizes, under a minute: a smoke test
+//! rlhf pipeline --out runs/pipeline --resume              # keep the stages that finished, redo the rest
+//! rlhf pipeline --out runs/p --ppo-args "--lr 3e-5 --kl-beta 0.05"   # any stage option, passed through
+//! ```
+//! Every stage is the stage's own subcommand, called in-process with its clap options (the same defaults a
+//! user gets, plus the pipeline's sizes, plus `--STAGE-args`, later options winning), writing its own run
+//! folder under `--out`: `pretrain/`, `sft/`, `rankings.jsonl`, `reward/`, `pg/`, `ppo/`. So each stage can
+//! be rerun alone from the previous one's folder, e.g. `rlhf ppo --policy OUT/sft --reward OUT/reward`.
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Parser};
+use serde_json::{json, Value};
+
+use rlhf::evaluate::{eval_prompts, evaluate_world, WorldEval};
+use rlhf::report::{head_to_head, markdown, results_tables, HeadToHead, NamedEval, StageLine};
+use rlhf::run::RunError;
+use rlhf::sample::SampleOptions;
+
+use super::pg::PgArgs;
+use super::ppo::PpoArgs;
+use super::pretrain::PretrainArgs;
+use super::rank::RankArgs;
+use super::reward::{RewardArgs, RewardCommand, RewardTrainArgs};
+use super::sft::SftArgs;
+
+/// Options of `rlhf pipeline`.
+#[derive(Args, Clone, Debug)]
+pub struct PipelineArgs {
+    /// The run folder: one sub-folder per stage, `report.md` and `summary.json`.
+    #[arg(long, default_value = "runs/pipeline")]
+    pub out: PathBuf,
+    /// Tiny sizes everywhere (a smoke test of the whole chain in well under a minute; the numbers mean nothing).
+    #[arg(long)]
+    pub quick: bool,
+    /// Keep the stages whose run folder already holds a finished summary.json (same --out, same options).
+    #[arg(long)]
+    pub resume: bool,
+    /// Seed of the built-in world (its corpus, demonstrations and prompts of every split).
+    #[arg(long, default_value_t = 1337)]
+    pub world_seed: u64,
+    /// Pretraining steps.
+    #[arg(long)]
+    pub pretrain_steps: Option<u64>,
+    /// SFT steps.
+    #[arg(long)]
+    pub sft_steps: Option<u64>,
+    /// Prompts whose K answers are ranked.
+    #[arg(long)]
+    pub rank_prompts: Option<usize>,
+    /// Answers ranked per prompt.
+    #[arg(long, default_value_t = 4)]
+    pub k: usize,
+    /// Policy-gradient iterations.
+    #[arg(long)]
+    pub pg_iterations: Option<u64>,
+    /// PPO iterations.
+    #[arg(long)]
+    pub ppo_iterations: Option<u64>,
+    /// Held-out prompts answered by SFT, PG and PPO for the report.
+    #[arg(long)]
+    pub eval_prompts: Option<usize>,
+    /// Sampling temperature of the main evaluation (the rollouts' temperature, 1, by default; 0: greedy).
+    /// A greedy evaluation of the same prompts is always added beside it.
+    #[arg(long, default_value_t = 1.0)]
+    pub eval_temperature: f32,
+    /// Longest answer in that evaluation.
+    #[arg(long, default_value_t = 64)]
+    pub eval_max_new_tokens: usize,
+    /// Held-out prompts shown in the report's table.
+    #[arg(long, default_value_t = 14)]
+    pub table_rows: usize,
+    /// Extra options for `rlhf pretrain` (one string, split at spaces).
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub pretrain_args: String,
+    /// Extra options for `rlhf sft`.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub sft_args: String,
+    /// Extra options for `rlhf rank`.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub rank_args: String,
+    /// Extra options for `rlhf reward train`.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub reward_args: String,
+    /// Extra options for `rlhf pg`.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub pg_args: String,
+    /// Extra options for `rlhf ppo`.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub ppo_args: String,
+    /// Worker threads of every stage (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+// One parser per stage: the stage's own options, later occurrences overriding earlier ones, so the
+// pipeline's sizes come first and the user's --STAGE-args win.
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct PretrainCli {
+    #[command(flatten)]
+    a: PretrainArgs,
+}
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct SftCli {
+    #[command(flatten)]
+    a: SftArgs,
+}
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct RankCli {
+    #[command(flatten)]
+    a: RankArgs,
+}
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct RewardCli {
+    #[command(flatten)]
+    a: RewardTrainArgs,
+}
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct PgCli {
+    #[command(flatten)]
+    a: PgArgs,
+}
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct PpoCli {
+    #[command(flatten)]
+    a: PpoArgs,
+}
+
+/// `base` (the pipeline's options for a stage), then the user's extra string split at spaces.
+fn argv(stage: &str, base: Vec<String>, extra: &str) -> Vec<String> {
+    std::iter::once(stage.to_string()).chain(base).chain(extra.split_whitespace().map(str::to_string)).collect()
+}
+
+fn parse<P: Parser>(stage: &str, base: Vec<String>, extra: &str) -> Result<P, RunError> {
+    P::try_parse_from(argv(stage, base, extra)).map_err(|e| format!("pipeline: options of `rlhf {stage}`: {e}").into())
+}
+
+fn s(items: &[&str]) -> Vec<String> {
+    items.iter().map(|x| x.to_string()).collect()
+}
+
+/// The pipeline's sizes: the default run, or `--quick`'s tiny one.
+struct Sizes {
+    pretrain: Vec<String>,
+    sft: Vec<String>,
+    rank: Vec<String>,
+    reward: Vec<String>,
+    pg: Vec<String>,
+    ppo: Vec<String>,
+    eval_prompts: usize,
+}
+
+fn sizes(args: &PipelineArgs) -> Sizes {
+    let mut z = if args.quick {
+        Sizes {
+            pretrain: s(&["--steps", "30", "--n-layer", "1", "--n-embd", "32", "--n-head", "2", "--block-size", "96", "--batch-size", "8", "--eval-every", "30", "--eval-batches", "2", "--world-chars", "40000", "--warmup", "5"]),
+            sft: s(&["--steps", "20", "--demos", "200", "--eval-prompts", "8", "--eval-every", "20", "--warmup", "5"]),
+            rank: s(&["--prompts", "24", "--k", "3", "--max-new-tokens", "24"]),
+            reward: s(&["--epochs", "1", "--timed-prompts", "0", "--eval-every", "5"]),
+            pg: s(&["--iterations", "2", "--batch-size", "8", "--minibatch-size", "4", "--max-new-tokens", "24", "--world-prompts", "50"]),
+            ppo: s(&["--iterations", "2", "--batch-size", "8", "--minibatch-size", "4", "--max-new-tokens", "24", "--world-prompts", "50"]),
+            eval_prompts: 16,
+        }
+    } else {
+        Sizes {
+            pretrain: s(&["--steps", "2000", "--block-size", "128", "--batch-size", "16", "--eval-every", "500", "--lr", "2e-3", "--min-lr", "2e-4"]),
+            sft: s(&["--steps", "400", "--eval-prompts", "100"]),
+            rank: s(&["--prompts", "400"]),
+            reward: s(&[]),
+            pg: s(&["--iterations", "15"]),
+            ppo: s(&["--iterations", "15"]),
+            eval_prompts: 300,
+        }
+    };
+    let set = |v: &mut Vec<String>, flag: &str, value: Option<String>| {
+        if let Some(value) = value {
+            v.extend([flag.to_string(), value]);
+        }
+    };
+    set(&mut z.pretrain, "--steps", args.pretrain_steps.map(|x| x.to_string()));
+    set(&mut z.sft, "--steps", args.sft_steps.map(|x| x.to_string()));
+    set(&mut z.rank, "--prompts", args.rank_prompts.map(|x| x.to_string()));
+    set(&mut z.pg, "--iterations", args.pg_iterations.map(|x| x.to_string()));
+    set(&mut z.ppo, "--iterations", args.ppo_iterations.map(|x| x.to_string()));
+    if !args.quick || args.k != 4 {
+        z.rank.extend(["--k".to_string(), args.k.to_string()]);
+    }
+    z.eval_prompts = args.eval_prompts.unwrap_or(z.eval_prompts);
+    z
+}
+
+/// True when `dir/summary.json` records a finished (not interrupted) run.
+fn finished(dir: &Path) -> bool {
+    read_json(&dir.join("summary.json")).is_some_and(|v| v["interrupted"] == false)
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// Runs `rlhf pipeline`.
+pub fn run(args: &PipelineArgs) -> Result<(), RunError> {
+    let wall = Instant::now();
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: cannot create: {e}", out.display()))?;
+    let z = sizes(args);
+    let threads: Vec<String> = args.threads.map(|t| s(&["--threads", &t.to_string()])).unwrap_or_default();
+    let p = |name: &str| out.join(name).display().to_string();
+    let world = args.world_seed.to_string();
+    let mut stages: Vec<StageLine> = Vec::new();
+    // A resumed pipeline reports the wall time of each kept stage as the earlier run measured it.
+    let earlier = if args.resume { read_json(&out.join("summary.json")).map(|v| v["stage_wall_time_s"].clone()).unwrap_or(Value::Null) } else { Value::Null };
+    let mut timed = |name: &str, folder: &str, done: bool, f: &mut dyn FnMut() -> Result<(), RunError>| -> Result<f64, RunError> {
+        let started = Instant::now();
+        if done && args.resume {
+            eprintln!("\n=== pipeline: {name}: kept from the earlier run in {}", out.join(folder).display());
+        } else {
+            eprintln!("\n=== pipeline: {name}");
+            f()?;
+        }
+        let seconds = if done && args.resume { earlier[stage_key(folder)].as_f64().unwrap_or(0.0) } else { started.elapsed().as_secs_f64() };
+        stages.push(StageLine {
+            name: name.into(),
+            folder: folder.into(),
+            wall_time_s: seconds,
+            charts: Vec::new(),
+            note: String::new(),
+        });
+        Ok(seconds)
+    };
+
+    // 1. Pretraining on the world's corpus.
+    let mut base = vec!["--out".to_string(), p("pretrain"), "--seed".into(), world.clone()];
+    base.extend(z.pretrain.clone());
+    base.extend(threads.clone());
+    let pretrain = parse::<PretrainCli>("pretrain", base, &args.pretrain_args)?.a;
+    timed("pretrain", "pretrain", finished(&out.join("pretrain")), &mut || super::pretrain::run(&pretrain))?;
+
+    // 2. SFT on the world's demonstrations.
+    let mut base = vec!["--base".to_string(), p("pretrain"), "--out".into(), p("sft"), "--world-seed".into(), world.clone()];
+    base.extend(z.sft.clone());
+    base.extend(threads.clone());
+    let sft = parse::<SftCli>("sft", base, &args.sft_args)?.a;
+    timed("sft", "sft", finished(&out.join("sft")), &mut || super::sft::run(&sft))?;
+
+    // 3. K answers per reward-split prompt, ranked by the scripted labeler.
+    let rankings = out.join("rankings.jsonl");
+    let mut base = vec!["--policy".to_string(), p("sft"), "--out".into(), rankings.display().to_string(), "--world-seed".into(), world.clone()];
+    base.extend(z.rank.clone());
+    base.extend(threads.clone());
+    let rank = parse::<RankCli>("rank", base, &args.rank_args)?.a;
+    let reward_done = finished(&out.join("reward"));
+    timed("rank", "rankings.jsonl", reward_done, &mut || {
+        // A fresh ranking run starts from an empty file (the file appends and resumes otherwise).
+        if !args.resume {
+            let _ = std::fs::remove_file(&rankings);
+        }
+        super::rank::run(&rank)
+    })?;
+
+    // 4. The reward model from the SFT trunk.
+    let mut base = vec!["--base".to_string(), p("sft"), "--rankings".into(), rankings.display().to_string(), "--out".into(), p("reward")];
+    base.extend(z.reward.clone());
+    base.extend(threads.clone());
+    let reward = parse::<RewardCli>("reward", base, &args.reward_args)?.a;
+    timed("reward model", "reward", reward_done, &mut || super::reward::run(&RewardArgs { command: RewardCommand::Train(reward.clone()) }))?;
+
+    // 5. Policy gradient and 6. PPO, from the same SFT model against the same reward model.
+    let rl_base = |stage: &str, sizes: &[String]| {
+        let mut v = vec!["--policy".to_string(), p("sft"), "--reward".into(), p("reward"), "--out".into(), p(stage), "--world-seed".into(), world.clone()];
+        v.extend(sizes.iter().cloned());
+        v.extend(threads.clone());
+        v
+    };
+    let pg = parse::<PgCli>("pg", rl_base("pg", &z.pg), &args.pg_args)?.a;
+    timed("policy gradient", "pg", finished(&out.join("pg")), &mut || super::pg::run(&pg))?;
+    let ppo = parse::<PpoCli>("ppo", rl_base("ppo", &z.ppo), &args.ppo_args)?.a;
+    timed("PPO", "ppo", finished(&out.join("ppo")), &mut || super::ppo::run(&ppo))?;
+
+    // 7. Evaluation of the three chat models on the same held-out prompts.
+    eprintln!("\n=== pipeline: evaluation on {} held-out prompts", z.eval_prompts);
+    let eval_started = Instant::now();
+    let prompts = eval_prompts(args.world_seed, z.eval_prompts);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
+    let evaluate = |stage: &str, temperature: f32, suffix: &str| -> Result<WorldEval, RunError> {
+        let options = SampleOptions { max_new_tokens: args.eval_max_new_tokens, temperature, seed: args.world_seed, ..SampleOptions::default() };
+        let (model, _, chat) = super::sft::load_chat_model(&out.join(stage))?;
+        let eval = pool.install(|| evaluate_world(&model, &chat, &prompts, &options))?;
+        let path = out.join(format!("eval_{stage}{suffix}.jsonl"));
+        let lines: String = eval.answers.iter().map(|a| a.to_json().to_string() + "\n").collect();
+        std::fs::write(&path, lines).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        eprintln!("{stage}{suffix}: {}", eval.describe());
+        Ok(eval)
+    };
+    // The main decoding, then greedy beside it (skipped when the main one is greedy).
+    let (e_sft, e_pg, e_ppo) = (evaluate("sft", args.eval_temperature, "")?, evaluate("pg", args.eval_temperature, "")?, evaluate("ppo", args.eval_temperature, "")?);
+    let greedy = if args.eval_temperature > 0.0 {
+        Some((evaluate("sft", 0.0, "_greedy")?, evaluate("pg", 0.0, "_greedy")?, evaluate("ppo", 0.0, "_greedy")?))
+    } else {
+        None
+    };
+    let ppo_vs_sft = head_to_head(&e_ppo.answers, &e_sft.answers)?;
+    let pg_vs_sft = head_to_head(&e_pg.answers, &e_sft.answers)?;
+    let ppo_vs_pg = head_to_head(&e_ppo.answers, &e_pg.answers)?;
+    let eval_seconds = eval_started.elapsed().as_secs_f64();
+    stages.push(StageLine { name: "evaluation".into(), folder: ".".into(), wall_time_s: eval_seconds, charts: vec![], note: String::new() });
+
+    // Figures from each stage's own summary.json.
+    let summary_of = |stage: &str| read_json(&out.join(stage).join("summary.json")).unwrap_or(Value::Null);
+    let (s_pre, s_sft, s_rm, s_pg, s_ppo) = (summary_of("pretrain"), summary_of("sft"), summary_of("reward"), summary_of("pg"), summary_of("ppo"));
+    let rm_accuracy = s_rm["extra"]["held_out_accuracy"].as_f64();
+    let kl = |v: &Value| v["final_kl"].as_f64();
+    for st in &mut stages {
+        st.charts = charts_in(out, &st.folder);
+        st.note = match st.folder.as_str() {
+            "pretrain" => format!("val loss {}", fmt(s_pre["final_val_loss"].as_f64())),
+            "sft" => format!(
+                "val loss on responses {}; checker on {} held-out prompts: correct {} before, {} after",
+                fmt(s_sft["final_val_loss"].as_f64()),
+                s_sft["extra"]["eval_after"]["prompts"],
+                pct(s_sft["extra"]["eval_before"]["correct"].as_f64()),
+                pct(s_sft["extra"]["eval_after"]["correct"].as_f64())
+            ),
+            "rankings.jsonl" => format!("{} prompts × K = {} answers ranked by the scripted labeler", rank.prompts, rank.k),
+            "reward" => format!("held-out pairwise accuracy {}", pct(rm_accuracy)),
+            "pg" | "ppo" => {
+                let v = if st.folder == "pg" { &s_pg } else { &s_ppo };
+                format!("reward {} → {}, KL to SFT {}", fmt(v["first_reward_mean"].as_f64()), fmt(v["final_reward_mean"].as_f64()), fmt(kl(v)))
+            }
+            _ => format!("{} prompts answered by SFT, PG and PPO", prompts.len()),
+        };
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let h2h: Vec<(String, HeadToHead)> = vec![("PPO vs SFT".into(), ppo_vs_sft), ("PG vs SFT".into(), pg_vs_sft), ("PPO vs PG".into(), ppo_vs_pg)];
+    let evals = [
+        NamedEval { name: "SFT", eval: &e_sft, kl_to_sft: None },
+        NamedEval { name: "PG", eval: &e_pg, kl_to_sft: kl(&s_pg) },
+        NamedEval { name: "PPO", eval: &e_ppo, kl_to_sft: kl(&s_ppo) },
+    ];
+    let mut page = markdown(&command, &stages, &evals, &h2h, args.table_rows);
+    page.push_str(&format!(
+        "\nMain evaluation decoding: {}, at most {} new tokens, one answer per prompt. KL to SFT: the last training iteration's `Σ_t log π − log π_SFT` per answer on its rollouts.\n\n",
+        if args.eval_temperature > 0.0 { format!("sampling at temperature {} (as in the rollouts)", args.eval_temperature) } else { "greedy".to_string() },
+        args.eval_max_new_tokens
+    ));
+    let mut greedy_json = Value::Null;
+    if let Some((g_sft, g_pg, g_ppo)) = &greedy {
+        let g_h2h = [head_to_head(&g_ppo.answers, &g_sft.answers)?, head_to_head(&g_pg.answers, &g_sft.answers)?, head_to_head(&g_ppo.answers, &g_pg.answers)?];
+        let g_evals = [
+            NamedEval { name: "SFT", eval: g_sft, kl_to_sft: None },
+            NamedEval { name: "PG", eval: g_pg, kl_to_sft: kl(&s_pg) },
+            NamedEval { name: "PPO", eval: g_ppo, kl_to_sft: kl(&s_ppo) },
+        ];
+        let names = ["PPO vs SFT", "PG vs SFT", "PPO vs PG"];
+        let named: Vec<(String, HeadToHead)> = names.iter().zip(g_h2h).map(|(n, h)| (n.to_string(), h)).collect();
+        page.push_str(&results_tables("The same prompts, greedy decoding", &g_evals, &named));
+        page.push_str("Greedy answers are in `eval_*_greedy.jsonl`.\n");
+        greedy_json = json!({
+            "win_rate_ppo_vs_sft": g_h2h[0].win_rate(),
+            "win_rate_pg_vs_sft": g_h2h[1].win_rate(),
+            "win_rate_ppo_vs_pg": g_h2h[2].win_rate(),
+            "head_to_head": { "ppo_vs_sft": g_h2h[0], "pg_vs_sft": g_h2h[1], "ppo_vs_pg": g_h2h[2] },
+            "correct_sft": g_sft.summary.correct,
+            "correct_pg": g_pg.summary.correct,
+            "correct_ppo": g_ppo.summary.correct,
+            "mean_score_sft": g_sft.summary.mean_score,
+            "mean_score_pg": g_pg.summary.mean_score,
+            "mean_score_ppo": g_ppo.summary.mean_score,
+        });
+    }
+    std::fs::write(out.join("report.md"), page).map_err(|e| format!("{}: cannot write: {e}", out.join("report.md").display()))?;
+
+    let stage_times: serde_json::Map<String, Value> = stages
+        .iter()
+        .map(|s| {
+            (stage_key(&s.folder).to_string(), json!(s.wall_time_s))
+        })
+        .collect();
+    let summary = json!({
+        "win_rate_ppo_vs_sft": ppo_vs_sft.win_rate(),
+        "win_rate_pg_vs_sft": pg_vs_sft.win_rate(),
+        "win_rate_ppo_vs_pg": ppo_vs_pg.win_rate(),
+        "head_to_head": { "ppo_vs_sft": ppo_vs_sft, "pg_vs_sft": pg_vs_sft, "ppo_vs_pg": ppo_vs_pg },
+        "correct_sft": e_sft.summary.correct,
+        "correct_pg": e_pg.summary.correct,
+        "correct_ppo": e_ppo.summary.correct,
+        "mean_score_sft": e_sft.summary.mean_score,
+        "mean_score_pg": e_pg.summary.mean_score,
+        "mean_score_ppo": e_ppo.summary.mean_score,
+        "kl_ppo_to_sft": kl(&s_ppo),
+        "kl_pg_to_sft": kl(&s_pg),
+        "reward_model_held_out_accuracy": rm_accuracy,
+        "eval_prompts": prompts.len(),
+        "eval_temperature": args.eval_temperature,
+        "greedy": greedy_json,
+        "stage_wall_time_s": stage_times,
+        "total_stage_time_s": stages.iter().map(|s| s.wall_time_s).sum::<f64>(),
+        "wall_time_s": wall.elapsed().as_secs_f64(),
+        "quick": args.quick,
+    });
+    std::fs::write(out.join("summary.json"), serde_json::to_string_pretty(&summary)? + "\n")?;
+    eprintln!("\nreport: {}", out.join("report.md").display());
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// The key of a stage (by its folder) in `summary.json`'s `stage_wall_time_s`.
+fn stage_key(folder: &str) -> &str {
+    match folder {
+        "rankings.jsonl" => "rank",
+        "." => "evaluation",
+        f => f,
+    }
+}
+
+/// The SVG charts a stage's folder holds, as paths relative to the pipeline folder.
+fn charts_in(out: &Path, folder: &str) -> Vec<String> {
+    let mut charts: Vec<String> = std::fs::read_dir(out.join(folder))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.ends_with(".svg")).map(|n| format!("{folder}/{n}")).collect())
+        .unwrap_or_default();
+    charts.sort();
+    charts
+}
+
+fn fmt(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}%", 100.0 * v)).unwrap_or_else(|| "-".into())
+}

@@ -1,0 +1,364 @@
+//! `rlhf ppo`: PPO with a KL penalty against the reward model, from the SFT model (RLHF step 3).
+//!
+//! ```text
+//! rlhf ppo --policy runs/sft --reward runs/reward --out runs/ppo              # world PPO prompts
+//! rlhf ppo --policy runs/sft --reward runs/reward --out runs/ppo --kl-target 6   # adaptive β
+//! rlhf ppo --policy runs/sft --reward runs/reward --out runs/ppo --ptx-coef 0.5  # PPO-ptx
+//! rlhf ppo ... --prompts prompts.jsonl                                        # prompts from a file
+//! rlhf ppo ... --resume                                                       # continue from the checkpoint
+//! ```
+//! The policy and the frozen reference both load from `--policy`; the critic and the reward model both
+//! load from `--reward` (the critic reads the reward head at every token and then trains). Each iteration
+//! is [`rlhf::rl::ppo::PpoTrainer::iteration`]; the run folder is the one every stage writes (see
+//! [`rlhf::rl::run_folder`]), with `critic/` beside `model/`.
+use std::path::PathBuf;
+use std::time::Instant;
+
+use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState, CHECKPOINT_JSON};
+use autograd::nn::Module;
+use autograd::optim::{decay_groups, AdamW, AdamWOptions, ParamGroup};
+use clap::Args;
+use engine::rng::Rng;
+use models::gpt::{save_hf_dir, save_tokenizer_to_dir};
+use serde_json::json;
+
+use rlhf::reward::{load_reward_dir, save_reward_dir};
+use rlhf::rl::kl_controller::KlController;
+use rlhf::rl::ppo::{draw_prompts, ActorCritic, PpoConfig, PpoTrainer};
+use rlhf::rl::ptx::PtxData;
+use rlhf::rl::run_folder::{prompt_pool, read_stats, resolve_reward_dir, PromptSource, RlLog, RlSummary};
+use rlhf::run::{interrupt, Progress, RunError};
+
+/// Options of `rlhf ppo`.
+#[derive(Args, Clone, Debug)]
+pub struct PpoArgs {
+    /// The SFT model (model folder or run folder): the policy's start and the frozen reference.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// The reward-model folder (or its run folder): the reward and the critic's start.
+    #[arg(long)]
+    pub reward: PathBuf,
+    /// The run folder.
+    #[arg(long, default_value = "runs/ppo")]
+    pub out: PathBuf,
+    /// Prompts: `.jsonl` conversations or a text file, one prompt a line. Default: the built-in world's
+    /// PPO split.
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// How many world PPO prompts to draw from (without --prompts).
+    #[arg(long, default_value_t = 2000)]
+    pub world_prompts: usize,
+    /// Seed of the built-in world.
+    #[arg(long, default_value_t = 1337)]
+    pub world_seed: u64,
+    /// PPO iterations (rollout batch + update each).
+    #[arg(long, default_value_t = 15)]
+    pub iterations: u64,
+    /// Answers per rollout batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Answers per minibatch.
+    #[arg(long, default_value_t = 16)]
+    pub minibatch_size: usize,
+    /// Passes over each rollout batch.
+    #[arg(long, default_value_t = 4)]
+    pub epochs: usize,
+    /// AdamW learning rate of the policy.
+    #[arg(long, default_value_t = 1e-5)]
+    pub lr: f32,
+    /// The critic's learning rate as a multiple of --lr.
+    #[arg(long, default_value_t = 5.0)]
+    pub critic_lr_scale: f32,
+    /// AdamW weight decay of the matrices.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// β of the KL penalty (the start value with --kl-target). InstructGPT used 0.02; this reward model's
+    /// scores spread over about ±5, and 0.1 keeps the policy closer to SFT on the built-in world.
+    #[arg(long, default_value_t = 0.1)]
+    pub kl_beta: f64,
+    /// Adapt β towards this KL per answer (Ziegler et al.'s controller); default: β stays fixed.
+    #[arg(long)]
+    pub kl_target: Option<f64>,
+    /// Horizon of the adaptive controller, in answers.
+    #[arg(long, default_value_t = 10_000.0)]
+    pub kl_horizon: f64,
+    /// Clip ε of the surrogate.
+    #[arg(long, default_value_t = 0.2)]
+    pub clip_eps: f32,
+    /// Clip of the value change.
+    #[arg(long, default_value_t = 0.2)]
+    pub value_clip_eps: f32,
+    /// Weight of the value loss.
+    #[arg(long, default_value_t = 0.1)]
+    pub value_coef: f32,
+    /// GAE γ.
+    #[arg(long, default_value_t = 1.0)]
+    pub gamma: f32,
+    /// GAE λ.
+    #[arg(long, default_value_t = 0.95)]
+    pub lambda: f32,
+    /// Do not whiten the advantages.
+    #[arg(long)]
+    pub no_whiten: bool,
+    /// Penalty on the score of an answer that never ends.
+    #[arg(long, default_value_t = 1.0)]
+    pub missing_eos_penalty: f32,
+    /// Clip the score to ±this.
+    #[arg(long)]
+    pub score_clip: Option<f32>,
+    /// Stop an iteration's epochs once the approximate KL to the rollout policy exceeds this (0: never).
+    #[arg(long, default_value_t = 0.05)]
+    pub max_approx_kl: f32,
+    /// Clip the global gradient norm to this (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    pub grad_clip: f32,
+    /// PPO-ptx: weight γ of the pretraining loss on world text (0: plain PPO).
+    #[arg(long, default_value_t = 0.0)]
+    pub ptx_coef: f32,
+    /// PPO-ptx: world-text sequences per minibatch.
+    #[arg(long, default_value_t = 4)]
+    pub ptx_batch: usize,
+    /// Longest answer in tokens.
+    #[arg(long, default_value_t = 64)]
+    pub max_new_tokens: usize,
+    /// Rollout temperature.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Answers written to samples.jsonl per iteration.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// Checkpoint every N iterations; always at the end and on Ctrl-C.
+    #[arg(long, default_value_t = 5)]
+    pub checkpoint_every: u64,
+    /// Seed of the prompt draws, rollouts and minibatch orders.
+    #[arg(long, default_value_t = 1337)]
+    pub seed: u64,
+    /// Continue from the run folder's checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop (with a checkpoint) after this iteration, as Ctrl-C would.
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl PpoArgs {
+    fn config(&self) -> PpoConfig {
+        PpoConfig {
+            batch_size: self.batch_size,
+            minibatch_size: self.minibatch_size,
+            epochs: self.epochs,
+            clip_eps: self.clip_eps,
+            value_clip_eps: self.value_clip_eps,
+            value_coef: self.value_coef,
+            entropy_coef: 0.0,
+            gamma: self.gamma,
+            lambda: self.lambda,
+            whiten_advantages: !self.no_whiten,
+            missing_eos_penalty: self.missing_eos_penalty,
+            score_clip: self.score_clip,
+            max_approx_kl: (self.max_approx_kl > 0.0).then_some(self.max_approx_kl),
+            grad_clip: self.grad_clip,
+            ptx_coef: self.ptx_coef,
+            ptx_batch: self.ptx_batch,
+            max_new_tokens: self.max_new_tokens,
+            temperature: self.temperature,
+            generation_batch: self.batch_size.min(64),
+        }
+    }
+
+    fn prompt_source(&self) -> PromptSource {
+        match &self.prompts {
+            Some(p) => PromptSource::File(p.clone()),
+            None => PromptSource::World { seed: self.world_seed, n: self.world_prompts },
+        }
+    }
+
+    fn kl_controller(&self) -> Result<KlController, RunError> {
+        Ok(match self.kl_target {
+            Some(target) => KlController::adaptive(self.kl_beta, target, self.kl_horizon)?,
+            None => KlController::Fixed(self.kl_beta),
+        })
+    }
+}
+
+/// Runs `rlhf ppo`.
+pub fn run(args: &PpoArgs) -> Result<(), RunError> {
+    validate(args)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
+    pool.install(|| train(args))
+}
+
+fn validate(args: &PpoArgs) -> Result<(), RunError> {
+    let problem = if args.iterations == 0 || args.batch_size == 0 || args.minibatch_size == 0 || args.epochs == 0 {
+        "--iterations, --batch-size, --minibatch-size and --epochs must be positive"
+    } else if !(args.lr > 0.0 && args.critic_lr_scale >= 0.0) {
+        "--lr must be positive and --critic-lr-scale not negative"
+    } else if !(args.clip_eps > 0.0 && args.clip_eps < 1.0) {
+        "--clip-eps must be in (0, 1)"
+    } else if args.value_clip_eps <= 0.0 {
+        "--value-clip-eps must be positive"
+    } else if args.kl_beta < 0.0 || args.kl_target.is_some_and(|t| t <= 0.0) {
+        "--kl-beta must not be negative and --kl-target must be positive"
+    } else if args.max_new_tokens == 0 || args.temperature <= 0.0 {
+        "--max-new-tokens and --temperature must be positive (rollouts sample)"
+    } else if !(0.0..=1.0).contains(&args.lambda) || !(0.0..=1.0).contains(&args.gamma) {
+        "--gamma and --lambda must be in [0, 1]"
+    } else if args.checkpoint_every == 0 {
+        "--checkpoint-every must be positive"
+    } else {
+        return Ok(());
+    };
+    Err(problem.into())
+}
+
+fn train(args: &PpoArgs) -> Result<(), RunError> {
+    let wall = Instant::now();
+    let resuming = args.resume && args.out.join("checkpoint").join(CHECKPOINT_JSON).exists();
+    if args.resume && !resuming {
+        return Err(format!("--resume: no checkpoint in {}", args.out.join("checkpoint").display()).into());
+    }
+    let policy_dir = super::generate::resolve_model_dir(&args.policy)?;
+    let (policy, tok, chat) = super::sft::load_chat_model(&policy_dir)?;
+    let (mut reference, _, _) = super::sft::load_chat_model(&policy_dir)?;
+    let reward_dir = resolve_reward_dir(&args.reward)?;
+    let reward = load_reward_dir(&reward_dir)?;
+    let mut critic = load_reward_dir(&reward_dir)?;
+    if reward.trunk.config.vocab_size < chat.vocab_size() {
+        return Err(format!("{}: the reward model has {} token ids, fewer than the policy's tokenizer ({})", reward_dir.display(), reward.trunk.config.vocab_size, chat.vocab_size()).into());
+    }
+    // Dropout off throughout: log π_old must be the policy's own log-probabilities.
+    let mut policy = policy;
+    policy.config.dropout = 0.0;
+    reference.config.dropout = 0.0;
+    critic.trunk.config.dropout = 0.0;
+    let block = policy.config.block_size.min(reward.trunk.config.block_size);
+    let (pool, skipped) = prompt_pool(&args.prompt_source(), &chat, block, args.max_new_tokens)?;
+    if skipped > 0 {
+        eprintln!("ppo: {skipped} prompts skipped: too long for the context of {block} tokens with --max-new-tokens {}", args.max_new_tokens);
+    }
+    let config = args.config();
+    let ptx = if args.ptx_coef > 0.0 {
+        Some(PtxData::new(&chat, &rlhf::world::World::new(args.world_seed).pretraining_corpus(200_000))?)
+    } else {
+        None
+    };
+    let ac = ActorCritic { policy, critic };
+    let options = AdamWOptions { lr: args.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8 };
+    let mut groups = decay_groups(&ac.policy, args.weight_decay);
+    groups.extend(decay_groups(&ac.critic, args.weight_decay).into_iter().map(|g| g.with_lr_scale(args.critic_lr_scale)));
+    let groups: Vec<ParamGroup> = groups
+        .into_iter()
+        .zip(["policy", "policy", "critic", "critic"])
+        .map(|(mut g, prefix)| {
+            g.params = g.params.into_iter().map(|(n, p)| (format!("{prefix}.{n}"), p)).collect();
+            g
+        })
+        .collect();
+    let opt = AdamW::new(groups, options);
+    let mut trainer = PpoTrainer { ac, reference, scorer: &reward, tok: chat.clone(), opt, kl: args.kl_controller()?, config: config.clone(), ptx };
+    let mut rng = Rng::new(args.seed).split(7);
+    let mut start = 0u64;
+    let model_json = trainer.ac.policy.config.to_hf_json();
+    if resuming {
+        let state = load_checkpoint(args.out.join("checkpoint"), &trainer.ac, &mut trainer.opt)?;
+        let saved = &state.config;
+        if saved["model"] != model_json {
+            return Err(format!("--resume: the checkpoint's policy {} differs from --policy's {}", saved["model"], model_json).into());
+        }
+        start = state.step;
+        rng = Rng::from_state(state.rng_state.ok_or("--resume: the checkpoint has no RNG state")?)?;
+        trainer.kl = serde_json::from_value::<f64>(saved["beta"].clone())
+            .ok()
+            .map(|beta| match trainer.kl.clone() {
+                KlController::Fixed(_) => KlController::Fixed(beta),
+                KlController::Adaptive(mut c) => {
+                    c.beta = beta;
+                    KlController::Adaptive(c)
+                }
+            })
+            .ok_or("--resume: the checkpoint has no β")?;
+        eprintln!("resuming {} from iteration {start}", args.out.display());
+    }
+    let mut log = RlLog::open(&args.out, !resuming)?;
+    eprintln!(
+        "ppo: policy {} + critic {} parameters, {} prompts, {} answers per iteration, {} thread(s)",
+        trainer.ac.policy.num_parameters(),
+        trainer.ac.critic.num_parameters(),
+        pool.len(),
+        args.batch_size,
+        rayon::current_num_threads()
+    );
+    let save = |trainer: &PpoTrainer, done: u64, rng: &Rng| -> Result<(), RunError> {
+        let state = TrainState {
+            step: done,
+            rng_state: Some(rng.state()),
+            config: json!({
+                "stage": "ppo",
+                "model": model_json,
+                "policy": policy_dir.display().to_string(),
+                "reward": reward_dir.display().to_string(),
+                "ppo": config,
+                "beta": trainer.kl.beta(),
+                "seed": args.seed,
+            }),
+        };
+        save_checkpoint(args.out.join("checkpoint"), &trainer.ac, &trainer.opt, &state)?;
+        let model_dir = args.out.join("model");
+        save_hf_dir(&trainer.ac.policy, &model_dir)?;
+        save_tokenizer_to_dir(&tok, &model_dir)?;
+        save_reward_dir(&trainer.ac.critic, args.out.join("critic"))?;
+        Ok(())
+    };
+
+    let interrupt_handled = interrupt::install();
+    let progress = Progress::new(args.iterations, start);
+    let (mut run_count, mut interrupted) = (0u64, false);
+    for iteration in start + 1..=args.iterations {
+        let prompts = draw_prompts(&pool, args.batch_size, &mut rng)?;
+        let out = trainer.iteration(iteration, &prompts, &mut rng)?;
+        let s = &out.stats;
+        if !s.reward_mean.is_finite() || !s.kl.is_finite() {
+            return Err(format!("iteration {iteration}: reward {} and KL {} are not finite; lower --lr", s.reward_mean, s.kl).into());
+        }
+        log.append(s, &out.rollouts, args.samples)?;
+        run_count += 1;
+        progress.update(iteration, s.policy_loss.unwrap_or(f32::NAN), s.rollout_tokens_per_s);
+        progress.println(format!(
+            "iteration {iteration}: reward {:.3} ± {:.3}, KL {:.2}, entropy {:.3}, clip {:.3}, approx KL {:.4}, value loss {:.3}, EV {:.2}, length {:.1}, ended {:.0}%",
+            s.reward_mean,
+            s.reward_std,
+            s.kl,
+            s.entropy,
+            s.clip_fraction.unwrap_or(f32::NAN),
+            s.approx_kl.unwrap_or(f32::NAN),
+            s.value_loss.unwrap_or(f32::NAN),
+            s.explained_variance.unwrap_or(f32::NAN),
+            s.answer_len,
+            100.0 * s.finished_fraction
+        ));
+        let stop = interrupt::requested() || args.stop_after == Some(iteration);
+        if iteration % args.checkpoint_every == 0 || iteration == args.iterations || stop {
+            save(&trainer, iteration, &rng)?;
+        }
+        if stop {
+            interrupted = iteration < args.iterations;
+            progress.println(format!("stopped after iteration {iteration}; checkpoint saved in {}", args.out.join("checkpoint").display()));
+            break;
+        }
+    }
+    progress.finish();
+    if !interrupt_handled {
+        eprintln!("note: Ctrl-C handler unavailable; an interrupt will not save a checkpoint");
+    }
+    if start >= args.iterations {
+        eprintln!("ppo: the checkpoint is already at iteration {start} of {}", args.iterations);
+    }
+    let all = read_stats(&args.out.join("metrics.jsonl"))?;
+    let summary = RlSummary::from_stats("ppo", &all, run_count, args.batch_size, wall.elapsed().as_secs_f64(), interrupted);
+    summary.finish(&args.out, &all, "PPO with a KL penalty")?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}

@@ -175,6 +175,24 @@ fn stop_and_resume_gives_the_same_weights_bit_for_bit() {
 }
 
 #[test]
+fn train_layers_leaves_the_frozen_part_as_the_sft_model_had_it() {
+    let dir = temp_dir("freeze");
+    let base = tiny_policy(&dir);
+    let rankings = world_rankings(&dir, 20, 3);
+    let out = dir.join("run");
+    ok(&train(&base, &rankings, &out, &["--epochs", "1", "--timed-prompts", "0", "--train-layers", "1"]));
+    let (sft, rm) = (models::gpt::load_hf_dir(&base).unwrap(), rlhf::reward::load_reward_dir(out.join("model")).unwrap());
+    let values = |p: &autograd::Parameter| p.value().to_vec::<f32>().unwrap();
+    // The embeddings are frozen (the one block is the "last 1" and trains), so they are bit for bit the SFT model's.
+    assert_eq!(values(&rm.trunk.wte.weight), values(&sft.wte.weight));
+    assert_eq!(values(&rm.trunk.wpe.weight), values(&sft.wpe.weight));
+    assert_ne!(values(&rm.trunk.h[0].mlp.c_fc.weight), values(&sft.h[0].mlp.c_fc.weight));
+    let err = train(&base, &rankings, &dir.join("e"), &["--train-layers", "2"]);
+    assert!(!err.status.success() && String::from_utf8_lossy(&err.stderr).contains("--train-layers 2"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_input_fails_with_a_message() {
     let dir = temp_dir("errors");
     let base = tiny_policy(&dir);

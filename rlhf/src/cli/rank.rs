@@ -2,7 +2,7 @@
 //! ranking to a rankings file; an interrupted run resumes where it stopped.
 //!
 //! ```text
-//! rlhf rank --policy runs/sft --out rankings.jsonl                          # world reward prompts, scripted labeler, K = 4
+//! rlhf rank --policy runs/sft --out rankings.jsonl                          # world reward prompts, scripted labeler, 667 x K = 6
 //! rlhf rank --policy runs/sft --out mine.jsonl --labeler human --k 4 --prompts 20
 //! rlhf rank --policy runs/sft --out noisy.jsonl --noise 0.5 --k 6
 //! rlhf rank --labeler dataset --data ../shared/data/preferences/FILE.jsonl --out hh.jsonl --prompts 5000
@@ -26,8 +26,9 @@ pub struct RankArgs {
     /// Who ranks: `scripted` (the world's checker), `human` (this terminal) or `dataset` (import --data).
     #[arg(long, default_value = "scripted")]
     pub labeler: String,
-    /// Answers per prompt (4 to 9 as in InstructGPT; 2 and 3 are allowed).
-    #[arg(long, default_value_t = 4)]
+    /// Answers per prompt (4 to 9 as in InstructGPT; 2 and 3 are allowed). More answers per prompt give
+    /// more pairs per answer sampled: C(6,2) = 15 pairs from 6 answers against 6 from 4.
+    #[arg(long, default_value_t = CollectOptions::default().k)]
     pub k: usize,
     /// Number of prompts (the first N of the source).
     #[arg(long, default_value_t = RankOptions::default().num_prompts)]

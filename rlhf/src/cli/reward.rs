@@ -84,6 +84,9 @@ pub struct RewardTrainArgs {
     /// Keep only the first N blocks of the SFT trunk.
     #[arg(long)]
     pub trunk_layers: Option<usize>,
+    /// Train only the last N blocks of the trunk (and the head); the rest stays frozen.
+    #[arg(long)]
+    pub train_layers: Option<usize>,
     /// Longest prompt + answer in tokens (default: the model's context).
     #[arg(long)]
     pub max_len: Option<usize>,
@@ -143,6 +146,7 @@ pub fn run(args: &RewardArgs) -> Result<(), RunError> {
                 checkpoint_every: a.checkpoint_every,
                 seed: a.seed,
                 trunk_layers: a.trunk_layers,
+                train_layers: a.train_layers,
                 max_len: a.max_len,
                 fold_chars: a.fold_chars,
                 timed_prompts: a.timed_prompts,

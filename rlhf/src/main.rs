@@ -1,6 +1,8 @@
 //! `rlhf`: the command-line front end of the training system.
 //!
-//! Run with no subcommand it does the main job on its embedded default.
+//! Run with no subcommand it does the main job on its embedded default: `rlhf pipeline` on the built-in
+//! world (pretrain, SFT, rankings, reward model, policy gradient, PPO, evaluation, report) into
+//! `runs/pipeline`.
 use clap::{Parser, Subcommand};
 
 mod cli;
@@ -14,7 +16,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show the engine working: a timed GEMM and a few tensor ops (the default for now).
+    /// Show the engine working: a timed GEMM and a few tensor ops.
     Demo(cli::demo::DemoArgs),
     /// Tokenizers: train a vocabulary, encode, decode, count tokens.
     Tokenize(cli::tokenize::TokenizeArgs),
@@ -44,12 +46,19 @@ enum Command {
     Reward(cli::reward::RewardArgs),
 }
 
+/// `rlhf` with no subcommand: the pipeline with every option at its default.
+#[derive(Parser)]
+struct DefaultPipeline {
+    #[command(flatten)]
+    args: cli::pipeline::PipelineArgs,
+}
+
 fn main() {
     // Training frees and re-allocates the same activation buffers every step: keep them in the process.
     engine::allocator::retain_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        None => cli::demo::run(&cli::demo::DemoArgs::default()).map_err(|e| e.to_string()),
+        None => cli::pipeline::run(&DefaultPipeline::parse_from(["rlhf"]).args).map_err(|e| e.to_string()),
         Some(Command::Demo(args)) => cli::demo::run(&args).map_err(|e| e.to_string()),
         Some(Command::Tokenize(args)) => cli::tokenize::run(&args).map_err(|e| e.to_string()),
         Some(Command::Pretrain(args)) => cli::pretrain::run(&args).map_err(|e| e.to_string()),

@@ -54,9 +54,9 @@ pub struct PipelineArgs {
     /// Prompts whose K answers are ranked.
     #[arg(long)]
     pub rank_prompts: Option<usize>,
-    /// Answers ranked per prompt.
-    #[arg(long, default_value_t = 4)]
-    pub k: usize,
+    /// Answers ranked per prompt (default: `rlhf rank`'s, 6).
+    #[arg(long)]
+    pub k: Option<usize>,
     /// Policy-gradient iterations.
     #[arg(long)]
     pub pg_iterations: Option<u64>,
@@ -176,8 +176,12 @@ fn sizes(args: &PipelineArgs) -> Sizes {
     } else {
         Sizes {
             pretrain: s(&["--steps", "2000", "--block-size", "128", "--batch-size", "16", "--eval-every", "500", "--lr", "2e-3", "--min-lr", "2e-4"]),
-            sft: s(&["--steps", "400", "--eval-prompts", "100"]),
-            rank: s(&["--prompts", "400"]),
+            // SFT is where the world's correctness comes from: 400 steps gave 16% correct on held-out
+            // prompts, 2000 steps 29-35% (measured in two pipeline runs on the same pretrained model).
+            sft: s(&["--steps", "2000", "--eval-prompts", "100"]),
+            // `rlhf rank`'s own defaults: 667 prompts x K = 6 (15 pairs a prompt; 85.8% held-out accuracy
+            // against 83.8% for 1000 x K = 4 at the same sampling cost).
+            rank: s(&[]),
             reward: s(&[]),
             pg: s(&["--iterations", "15"]),
             ppo: s(&["--iterations", "15"]),
@@ -194,9 +198,7 @@ fn sizes(args: &PipelineArgs) -> Sizes {
     set(&mut z.rank, "--prompts", args.rank_prompts.map(|x| x.to_string()));
     set(&mut z.pg, "--iterations", args.pg_iterations.map(|x| x.to_string()));
     set(&mut z.ppo, "--iterations", args.ppo_iterations.map(|x| x.to_string()));
-    if !args.quick || args.k != 4 {
-        z.rank.extend(["--k".to_string(), args.k.to_string()]);
-    }
+    set(&mut z.rank, "--k", args.k.map(|x| x.to_string()));
     z.eval_prompts = args.eval_prompts.unwrap_or(z.eval_prompts);
     z
 }

@@ -55,16 +55,7 @@ pub struct GenerateArgs {
     pub threads: Option<usize>,
 }
 
-/// A model folder: `DIR` itself when it holds `config.json`, else `DIR/model` (a run folder).
-pub fn resolve_model_dir(dir: &Path) -> Result<PathBuf, RunError> {
-    if dir.join("config.json").exists() {
-        return Ok(dir.to_path_buf());
-    }
-    if dir.join("model").join("config.json").exists() {
-        return Ok(dir.join("model"));
-    }
-    Err(format!("{}: neither a model folder (config.json + model.safetensors) nor a run folder with model/", dir.display()).into())
-}
+pub use rlhf::run::resolve_model_dir;
 
 /// Loads the model and its tokenizer (`spec` overrides the folder's tokenizer).
 pub fn load_model_and_tokenizer(dir: &Path, spec: Option<&str>) -> Result<(Gpt, AnyTokenizer), RunError> {

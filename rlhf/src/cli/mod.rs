@@ -11,6 +11,7 @@ pub mod rank;
 pub mod reward;
 pub mod score;
 pub mod pg;
+pub mod rl_run_args;
 pub mod pipeline;
 pub mod ppo;
 pub mod sft;

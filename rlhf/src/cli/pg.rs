@@ -13,6 +13,8 @@ use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState, CHECKPO
 use autograd::nn::Module;
 use autograd::optim::{AdamW, AdamWOptions};
 use clap::Args;
+
+use super::rl_run_args::RlRunArgs;
 use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir};
 use serde_json::json;
@@ -71,30 +73,9 @@ pub struct PgArgs {
     /// Clip the global gradient norm to this (0: none).
     #[arg(long, default_value_t = 1.0)]
     pub grad_clip: f32,
-    /// Longest answer in tokens.
-    #[arg(long, default_value_t = 64)]
-    pub max_new_tokens: usize,
-    /// Rollout temperature.
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f32,
-    /// Answers written to samples.jsonl per iteration.
-    #[arg(long, default_value_t = 4)]
-    pub samples: usize,
-    /// Checkpoint every N iterations; always at the end and on Ctrl-C.
-    #[arg(long, default_value_t = 5)]
-    pub checkpoint_every: u64,
-    /// Seed of the prompt draws, rollouts and minibatch orders.
-    #[arg(long, default_value_t = 1337)]
-    pub seed: u64,
-    /// Continue from the run folder's checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-    /// Stop (with a checkpoint) after this iteration, as Ctrl-C would.
-    #[arg(long)]
-    pub stop_after: Option<u64>,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Rollout length and temperature, logging, checkpoints, seed, resume, threads.
+    #[command(flatten)]
+    pub run: RlRunArgs,
 }
 
 impl PgArgs {
@@ -104,8 +85,8 @@ impl PgArgs {
             minibatch_size: self.minibatch_size,
             missing_eos_penalty: self.missing_eos_penalty,
             grad_clip: self.grad_clip,
-            max_new_tokens: self.max_new_tokens,
-            temperature: self.temperature,
+            max_new_tokens: self.run.max_new_tokens,
+            temperature: self.run.temperature,
             generation_batch: self.batch_size.min(64),
         }
     }
@@ -125,7 +106,7 @@ pub fn run(args: &PgArgs) -> Result<(), RunError> {
         Some("--iterations, --batch-size and --minibatch-size must be positive")
     } else if args.lr <= 0.0 || args.kl_beta < 0.0 || !(0.0..1.0).contains(&args.baseline_decay) {
         Some("--lr must be positive, --kl-beta not negative, --baseline-decay in [0, 1)")
-    } else if args.max_new_tokens == 0 || args.temperature <= 0.0 || args.checkpoint_every == 0 {
+    } else if args.run.max_new_tokens == 0 || args.run.temperature <= 0.0 || args.run.checkpoint_every == 0 {
         Some("--max-new-tokens, --temperature and --checkpoint-every must be positive")
     } else {
         None
@@ -133,14 +114,14 @@ pub fn run(args: &PgArgs) -> Result<(), RunError> {
     if let Some(problem) = problem {
         return Err(problem.into());
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.run.threads.unwrap_or(0)).build()?;
     pool.install(|| train(args))
 }
 
 fn train(args: &PgArgs) -> Result<(), RunError> {
     let wall = Instant::now();
-    let resuming = args.resume && args.out.join("checkpoint").join(CHECKPOINT_JSON).exists();
-    if args.resume && !resuming {
+    let resuming = args.run.resume && args.out.join("checkpoint").join(CHECKPOINT_JSON).exists();
+    if args.run.resume && !resuming {
         return Err(format!("--resume: no checkpoint in {}", args.out.join("checkpoint").display()).into());
     }
     let policy_dir = super::generate::resolve_model_dir(&args.policy)?;
@@ -158,10 +139,10 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
         },
         &chat,
         block,
-        args.max_new_tokens,
+        args.run.max_new_tokens,
     )?;
     if skipped > 0 {
-        eprintln!("pg: {skipped} prompts skipped: too long for the context of {block} tokens with --max-new-tokens {}", args.max_new_tokens);
+        eprintln!("pg: {skipped} prompts skipped: too long for the context of {block} tokens with --max-new-tokens {}", args.run.max_new_tokens);
     }
     let config = args.config();
     let opt = AdamW::for_module(&policy, 0.0, AdamWOptions { lr: args.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8 });
@@ -175,7 +156,7 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
         baseline: RunningBaseline::new(args.baseline_kind()),
         config: config.clone(),
     };
-    let mut rng = Rng::new(args.seed).split(8);
+    let mut rng = Rng::new(args.run.seed).split(8);
     let mut start = 0u64;
     let model_json = trainer.policy.config.to_hf_json();
     if resuming {
@@ -210,7 +191,7 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
                 "reward": reward_dir.display().to_string(),
                 "pg": config,
                 "baseline": (trainer.baseline.value, trainer.baseline.count),
-                "seed": args.seed,
+                "seed": args.run.seed,
             }),
         };
         save_checkpoint(args.out.join("checkpoint"), &trainer.policy, &trainer.opt, &state)?;
@@ -230,7 +211,7 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
         if !s.reward_mean.is_finite() || !s.kl.is_finite() {
             return Err(format!("iteration {iteration}: reward {} and KL {} are not finite; lower --lr", s.reward_mean, s.kl).into());
         }
-        log.append(s, &out.rollouts, args.samples)?;
+        log.append(s, &out.rollouts, args.run.samples)?;
         run_count += 1;
         progress.update(iteration, s.policy_loss.unwrap_or(f32::NAN), s.rollout_tokens_per_s);
         progress.println(format!(
@@ -243,8 +224,8 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
             s.answer_len,
             100.0 * s.finished_fraction
         ));
-        let stop = interrupt::requested() || args.stop_after == Some(iteration);
-        if iteration % args.checkpoint_every == 0 || iteration == args.iterations || stop {
+        let stop = interrupt::requested() || args.run.stop_after == Some(iteration);
+        if iteration % args.run.checkpoint_every == 0 || iteration == args.iterations || stop {
             save(&trainer, iteration, &rng)?;
         }
         if stop {

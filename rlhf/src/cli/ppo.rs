@@ -18,6 +18,8 @@ use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState, CHECKPO
 use autograd::nn::Module;
 use autograd::optim::{decay_groups, AdamW, AdamWOptions, ParamGroup};
 use clap::Args;
+
+use super::rl_run_args::RlRunArgs;
 use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir};
 use serde_json::json;
@@ -118,30 +120,9 @@ pub struct PpoArgs {
     /// PPO-ptx: world-text sequences per minibatch.
     #[arg(long, default_value_t = 4)]
     pub ptx_batch: usize,
-    /// Longest answer in tokens.
-    #[arg(long, default_value_t = 64)]
-    pub max_new_tokens: usize,
-    /// Rollout temperature.
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f32,
-    /// Answers written to samples.jsonl per iteration.
-    #[arg(long, default_value_t = 4)]
-    pub samples: usize,
-    /// Checkpoint every N iterations; always at the end and on Ctrl-C.
-    #[arg(long, default_value_t = 5)]
-    pub checkpoint_every: u64,
-    /// Seed of the prompt draws, rollouts and minibatch orders.
-    #[arg(long, default_value_t = 1337)]
-    pub seed: u64,
-    /// Continue from the run folder's checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-    /// Stop (with a checkpoint) after this iteration, as Ctrl-C would.
-    #[arg(long)]
-    pub stop_after: Option<u64>,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Rollout length and temperature, logging, checkpoints, seed, resume, threads.
+    #[command(flatten)]
+    pub run: RlRunArgs,
 }
 
 impl PpoArgs {
@@ -163,8 +144,8 @@ impl PpoArgs {
             grad_clip: self.grad_clip,
             ptx_coef: self.ptx_coef,
             ptx_batch: self.ptx_batch,
-            max_new_tokens: self.max_new_tokens,
-            temperature: self.temperature,
+            max_new_tokens: self.run.max_new_tokens,
+            temperature: self.run.temperature,
             generation_batch: self.batch_size.min(64),
         }
     }
@@ -187,7 +168,7 @@ impl PpoArgs {
 /// Runs `rlhf ppo`.
 pub fn run(args: &PpoArgs) -> Result<(), RunError> {
     validate(args)?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.run.threads.unwrap_or(0)).build()?;
     pool.install(|| train(args))
 }
 
@@ -202,11 +183,11 @@ fn validate(args: &PpoArgs) -> Result<(), RunError> {
         "--value-clip-eps must be positive"
     } else if args.kl_beta < 0.0 || args.kl_target.is_some_and(|t| t <= 0.0) {
         "--kl-beta must not be negative and --kl-target must be positive"
-    } else if args.max_new_tokens == 0 || args.temperature <= 0.0 {
+    } else if args.run.max_new_tokens == 0 || args.run.temperature <= 0.0 {
         "--max-new-tokens and --temperature must be positive (rollouts sample)"
     } else if !(0.0..=1.0).contains(&args.lambda) || !(0.0..=1.0).contains(&args.gamma) {
         "--gamma and --lambda must be in [0, 1]"
-    } else if args.checkpoint_every == 0 {
+    } else if args.run.checkpoint_every == 0 {
         "--checkpoint-every must be positive"
     } else {
         return Ok(());
@@ -216,8 +197,8 @@ fn validate(args: &PpoArgs) -> Result<(), RunError> {
 
 fn train(args: &PpoArgs) -> Result<(), RunError> {
     let wall = Instant::now();
-    let resuming = args.resume && args.out.join("checkpoint").join(CHECKPOINT_JSON).exists();
-    if args.resume && !resuming {
+    let resuming = args.run.resume && args.out.join("checkpoint").join(CHECKPOINT_JSON).exists();
+    if args.run.resume && !resuming {
         return Err(format!("--resume: no checkpoint in {}", args.out.join("checkpoint").display()).into());
     }
     let policy_dir = super::generate::resolve_model_dir(&args.policy)?;
@@ -235,9 +216,9 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
     reference.config.dropout = 0.0;
     critic.trunk.config.dropout = 0.0;
     let block = policy.config.block_size.min(reward.trunk.config.block_size);
-    let (pool, skipped) = prompt_pool(&args.prompt_source(), &chat, block, args.max_new_tokens)?;
+    let (pool, skipped) = prompt_pool(&args.prompt_source(), &chat, block, args.run.max_new_tokens)?;
     if skipped > 0 {
-        eprintln!("ppo: {skipped} prompts skipped: too long for the context of {block} tokens with --max-new-tokens {}", args.max_new_tokens);
+        eprintln!("ppo: {skipped} prompts skipped: too long for the context of {block} tokens with --max-new-tokens {}", args.run.max_new_tokens);
     }
     let config = args.config();
     let ptx = if args.ptx_coef > 0.0 {
@@ -259,7 +240,7 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
         .collect();
     let opt = AdamW::new(groups, options);
     let mut trainer = PpoTrainer { ac, reference, scorer: &reward, tok: chat.clone(), opt, kl: args.kl_controller()?, config: config.clone(), ptx };
-    let mut rng = Rng::new(args.seed).split(7);
+    let mut rng = Rng::new(args.run.seed).split(7);
     let mut start = 0u64;
     let model_json = trainer.ac.policy.config.to_hf_json();
     if resuming {
@@ -302,7 +283,7 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
                 "reward": reward_dir.display().to_string(),
                 "ppo": config,
                 "beta": trainer.kl.beta(),
-                "seed": args.seed,
+                "seed": args.run.seed,
             }),
         };
         save_checkpoint(args.out.join("checkpoint"), &trainer.ac, &trainer.opt, &state)?;
@@ -323,7 +304,7 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
         if !s.reward_mean.is_finite() || !s.kl.is_finite() {
             return Err(format!("iteration {iteration}: reward {} and KL {} are not finite; lower --lr", s.reward_mean, s.kl).into());
         }
-        log.append(s, &out.rollouts, args.samples)?;
+        log.append(s, &out.rollouts, args.run.samples)?;
         run_count += 1;
         progress.update(iteration, s.policy_loss.unwrap_or(f32::NAN), s.rollout_tokens_per_s);
         progress.println(format!(
@@ -339,8 +320,8 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
             s.answer_len,
             100.0 * s.finished_fraction
         ));
-        let stop = interrupt::requested() || args.stop_after == Some(iteration);
-        if iteration % args.checkpoint_every == 0 || iteration == args.iterations || stop {
+        let stop = interrupt::requested() || args.run.stop_after == Some(iteration);
+        if iteration % args.run.checkpoint_every == 0 || iteration == args.iterations || stop {
             save(&trainer, iteration, &rng)?;
         }
         if stop {

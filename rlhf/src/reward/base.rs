@@ -10,16 +10,7 @@ use crate::run::RunError;
 /// The tokenizer files a model folder may hold (ours, or GPT-2's in either naming).
 pub const TOKENIZER_FILES: [&str; 5] = [models::gpt::hf::TOKENIZER_FILE, "vocab.json", "merges.txt", "encoder.json", "vocab.bpe"];
 
-/// `dir` itself when it holds `config.json`, else `dir/model` (a run folder).
-pub fn resolve_model_dir(dir: &Path) -> Result<PathBuf, RunError> {
-    if dir.join("config.json").exists() {
-        return Ok(dir.to_path_buf());
-    }
-    if dir.join("model").join("config.json").exists() {
-        return Ok(dir.join("model"));
-    }
-    Err(format!("{}: neither a model folder (config.json + model.safetensors) nor a run folder with model/", dir.display()).into())
-}
+pub use crate::run::resolve_model_dir;
 
 /// A GPT chat model and its chat tokenizer from a model or run folder; also returns the model folder.
 pub fn load_chat_model(dir: &Path) -> Result<(Gpt, ChatTokenizer, PathBuf), RunError> {

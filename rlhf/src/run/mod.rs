@@ -75,3 +75,14 @@ impl RunDir {
         summary.write_with_extra(&self.root.join("summary.json"), extra)
     }
 }
+
+/// A model folder: `dir` itself when it holds `config.json`, else `dir/model` (a run folder).
+pub fn resolve_model_dir(dir: &Path) -> Result<PathBuf, RunError> {
+    if dir.join("config.json").exists() {
+        return Ok(dir.to_path_buf());
+    }
+    if dir.join("model").join("config.json").exists() {
+        return Ok(dir.join("model"));
+    }
+    Err(format!("{}: neither a model folder (config.json + model.safetensors) nor a run folder with model/", dir.display()).into())
+}

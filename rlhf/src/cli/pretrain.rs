@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState, CHECKPOINT_JSON};
+use autograd::checkpoint::{save_checkpoint, TrainState, CHECKPOINT_JSON};
 use autograd::nn::Module;
 use autograd::optim::{clip_grad_norm, grad_norm, AdamW, AdamWOptions, LrSchedule, Optimizer};
 use autograd::no_grad;
@@ -345,21 +345,7 @@ fn train(args: &PretrainArgs) -> Result<(), RunError> {
     let mut rng = Rng::new(args.seed).split(1);
     let mut start_step = 0;
     if resuming {
-        // Compare the model asked for with the saved one first, for a clear message (not a shape error).
-        let manifest_path = run.checkpoint_dir().join(CHECKPOINT_JSON);
-        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest_path)?)
-            .map_err(|e| format!("{}: malformed: {e}", manifest_path.display()))?;
-        let saved_model = &manifest["train"]["config"]["model"];
-        if *saved_model != config.to_hf_json() {
-            return Err(format!(
-                "--resume: the checkpoint's model {saved_model} differs from the one asked for {}",
-                config.to_hf_json()
-            )
-            .into());
-        }
-        let state = load_checkpoint(run.checkpoint_dir(), &model, &mut opt)?;
-        start_step = state.step;
-        rng = Rng::from_state(state.rng_state.ok_or("--resume: the checkpoint has no RNG state")?)?;
+        (start_step, rng) = rlhf::run::resume_checkpoint(&run, &model, &mut opt, &config.to_hf_json())?;
         eprintln!("resuming {} from step {start_step}", args.out.display());
     }
     eprintln!(

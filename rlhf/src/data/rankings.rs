@@ -196,14 +196,20 @@ impl RankingsFile {
     /// Appends one ranking as one line, then flushes and syncs it to disk.
     pub fn append(&mut self, record: &RankingRecord) -> Result<(), DataError> {
         record.validate().map_err(|e| DataError::Invalid(format!("{}: refusing to append: {e}", self.path.display())))?;
-        let mut line = serde_json::to_string(record).expect("records serialise");
-        line.push('\n');
-        let io = |e| DataError::io(&self.path, e);
-        self.file.write_all(line.as_bytes()).map_err(io)?;
-        self.file.flush().map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        append_json_line(&mut self.file, &self.path, record)?;
         self.ranked.insert(record.prompt.clone());
         self.records.push(record.clone());
         Ok(())
     }
+}
+
+/// Appends `record` as one JSON line, then flushes and syncs it: after a crash the file holds it whole or
+/// as a torn last line, which the next open cuts off. Every rankings writer appends through this.
+pub(crate) fn append_json_line(file: &mut File, path: &Path, record: &impl serde::Serialize) -> Result<(), DataError> {
+    let mut line = serde_json::to_string(record).expect("records serialise");
+    line.push('\n');
+    let io = |e| DataError::io(path, e);
+    file.write_all(line.as_bytes()).map_err(io)?;
+    file.flush().map_err(io)?;
+    file.sync_data().map_err(io)
 }

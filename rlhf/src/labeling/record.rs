@@ -14,7 +14,6 @@
 //! already given.
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -224,12 +223,7 @@ impl RankingsLog {
     /// Appends one ranking as one line, flushed and synced to disk.
     pub fn append(&mut self, record: &LabeledRanking) -> Result<(), DataError> {
         record.to_ranking().map_err(|e| DataError::Invalid(format!("{}: refusing to append: {e}", self.path.display())))?;
-        let mut line = serde_json::to_string(record).expect("records serialise");
-        line.push('\n');
-        let io = |e| DataError::io(&self.path, e);
-        self.file.write_all(line.as_bytes()).map_err(io)?;
-        self.file.flush().map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        crate::data::rankings::append_json_line(&mut self.file, &self.path, record)?;
         self.keys.insert(record.key());
         self.records.push(record.clone());
         Ok(())

@@ -12,11 +12,12 @@
 //!
 //! One concept per file: [`metrics`] (the JSONL log), [`chart`] (the SVG), [`summary`] (summary.json and
 //! peak memory), [`progress`] (the terminal progress bar), [`interrupt`] (Ctrl-C as a request to stop
-//! after saving), [`tokens`] (the memory-mapped token file).
+//! after saving), [`tokens`] (the memory-mapped token file), [`resume`] (checked resume from `checkpoint/`).
 pub mod chart;
 pub mod interrupt;
 pub mod metrics;
 pub mod progress;
+pub mod resume;
 pub mod summary;
 pub mod tokens;
 
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 pub use metrics::{MetricRecord, MetricsLog};
 pub use progress::Progress;
+pub use resume::resume_checkpoint;
 pub use summary::{peak_memory_bytes, Summary};
 
 /// The error type of the run folder and the training commands.

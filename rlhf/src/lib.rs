@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod labeling;
 pub mod report;
 pub mod reward;
+pub mod reward_audit;
 pub mod rl;
 pub mod run;
 pub mod sample;

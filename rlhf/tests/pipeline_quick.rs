@@ -36,6 +36,10 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
     }
     assert!(summary["reward_model_held_out_accuracy"].as_f64().is_some_and(|a| (0.0..=1.0).contains(&a)));
     assert!(summary["kl_ppo_to_sft"].as_f64().is_some_and(f64::is_finite));
+    // The reward model audited on the evaluation's answers: six answers a prompt give pairs to compare.
+    let audit = &summary["reward_model_on_eval_answers"];
+    assert!(audit["pairs"].as_u64().is_some_and(|n| n > 0), "{audit}");
+    assert!(audit["accuracy"].as_f64().is_some_and(|a| (0.0..=1.0).contains(&a)), "{audit}");
     for file in ["pretrain/model/config.json", "sft/model/config.json", "rankings.jsonl", "reward/model/config.json", "pg/rl.svg", "ppo/rl.svg", "ppo/critic/config.json", "eval_sft.jsonl", "eval_pg.jsonl", "eval_ppo.jsonl", "summary.json"] {
         assert!(out.join(file).exists(), "{file} is missing");
     }
@@ -64,6 +68,7 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
     }
     assert_eq!(again["correct_ppo"], summary["correct_ppo"]);
     assert_eq!(again["greedy"], summary["greedy"]);
+    assert_eq!(again["reward_model_on_eval_answers"], summary["reward_model_on_eval_answers"]);
     let kept = std::fs::read_to_string(out.join("ppo/metrics.jsonl")).unwrap().lines().count();
     assert_eq!(kept, 2, "the resumed pipeline ran PPO again");
     std::fs::remove_dir_all(&out).unwrap();

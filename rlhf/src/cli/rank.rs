@@ -2,7 +2,7 @@
 //! ranking to a rankings file; an interrupted run resumes where it stopped.
 //!
 //! ```text
-//! rlhf rank --policy runs/sft --out rankings.jsonl                          # world reward prompts, scripted labeler, 667 x K = 6
+//! rlhf rank --policy runs/sft --out rankings.jsonl                          # world reward prompts, scripted labeler, 3000 x K = 6
 //! rlhf rank --policy runs/sft --out mine.jsonl --labeler human --k 4 --prompts 20
 //! rlhf rank --policy runs/sft --out noisy.jsonl --noise 0.5 --k 6
 //! rlhf rank --labeler dataset --data ../shared/data/preferences/FILE.jsonl --out hh.jsonl --prompts 5000

@@ -50,6 +50,9 @@ pub struct GenerateArgs {
     /// Re-run the whole sequence each step instead of using the KV cache (slower; for checking).
     #[arg(long)]
     pub no_cache: bool,
+    /// Where to run: cpu, or cuda / cuda:N (needs a build with `--features cuda` and an NVIDIA driver).
+    #[arg(long, default_value = "cpu")]
+    pub device: engine::Device,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -90,6 +93,7 @@ pub fn stop_token_ids(tok: &AnyTokenizer, stops: &[String]) -> Result<Vec<u32>, 
 
 /// Runs `rlhf generate`.
 pub fn run(args: &GenerateArgs) -> Result<(), RunError> {
+    args.device.check_available()?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
     pool.install(|| run_inner(args))
 }

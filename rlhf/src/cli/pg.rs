@@ -114,6 +114,7 @@ pub fn run(args: &PgArgs) -> Result<(), RunError> {
     if let Some(problem) = problem {
         return Err(problem.into());
     }
+    args.run.device.check_available()?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.run.threads.unwrap_or(0)).build()?;
     pool.install(|| train(args))
 }

@@ -168,6 +168,7 @@ impl PpoArgs {
 /// Runs `rlhf ppo`.
 pub fn run(args: &PpoArgs) -> Result<(), RunError> {
     validate(args)?;
+    args.run.device.check_available()?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.run.threads.unwrap_or(0)).build()?;
     pool.install(|| train(args))
 }

@@ -120,6 +120,9 @@ pub struct PretrainArgs {
     /// Stop (with a checkpoint) after this step, as Ctrl-C would; the schedule still spans --steps.
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Where to run: cpu, or cuda / cuda:N (needs a build with `--features cuda` and an NVIDIA driver).
+    #[arg(long, default_value = "cpu")]
+    pub device: engine::Device,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -130,6 +133,7 @@ pub const WORLD_BLOCK_SIZE: usize = 128;
 
 /// Runs `rlhf pretrain`.
 pub fn run(args: &PretrainArgs) -> Result<(), RunError> {
+    args.device.check_available()?;
     match args.model.as_str() {
         "gpt" => {}
         "bert" => return super::pretrain_bert::run(args),

@@ -25,6 +25,9 @@ pub struct RlRunArgs {
     /// Stop (with a checkpoint) after this iteration, as Ctrl-C would.
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Where to run: cpu, or cuda / cuda:N (needs a build with `--features cuda` and an NVIDIA driver).
+    #[arg(long, default_value = "cpu")]
+    pub device: engine::Device,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,

@@ -105,6 +105,9 @@ pub struct SftArgs {
     /// Stop (with a checkpoint) after this step, as Ctrl-C would; the schedule still spans --steps.
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Where to run: cpu, or cuda / cuda:N (needs a build with `--features cuda` and an NVIDIA driver).
+    #[arg(long, default_value = "cpu")]
+    pub device: engine::Device,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -136,6 +139,7 @@ impl SftArgs {
 
 /// Runs `rlhf sft`.
 pub fn run(args: &SftArgs) -> Result<(), RunError> {
+    args.device.check_available()?;
     validate(args)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
     pool.install(|| train(args))

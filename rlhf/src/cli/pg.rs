@@ -19,7 +19,6 @@ use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir};
 use serde_json::json;
 
-use rlhf::reward::load_reward_dir;
 use rlhf::rl::kl_controller::KlController;
 use rlhf::rl::pg::{PgConfig, PgTrainer};
 use rlhf::rl::ppo::draw_prompts;
@@ -129,10 +128,10 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
     let (mut policy, tok, chat) = super::sft::load_chat_model(&policy_dir)?;
     let (mut reference, _, _) = super::sft::load_chat_model(&policy_dir)?;
     let reward_dir = resolve_reward_dir(&args.reward)?;
-    let reward = load_reward_dir(&reward_dir)?;
+    let reward = rlhf::rl::policy_reward::PolicyReward::load(&reward_dir)?; // GPT (token ids) or BERT (text)
     policy.config.dropout = 0.0;
     reference.config.dropout = 0.0;
-    let block = policy.config.block_size.min(reward.trunk.config.block_size);
+    let block = policy.config.block_size.min(reward.context().unwrap_or(usize::MAX));
     let (pool, skipped) = prompt_pool(
         &match &args.prompts {
             Some(p) => PromptSource::File(p.clone()),
@@ -150,7 +149,7 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
     let mut trainer = PgTrainer {
         policy,
         reference,
-        scorer: &reward,
+        scorer: reward.scorer(),
         tok: chat.clone(),
         opt,
         kl: KlController::Fixed(args.kl_beta),

@@ -8,7 +8,9 @@
 //! rlhf ppo ... --resume                                                       # continue from the checkpoint
 //! ```
 //! The policy and the frozen reference both load from `--policy`; the critic and the reward model both
-//! load from `--reward` (the critic reads the reward head at every token and then trains). Each iteration
+//! load from `--reward` (the critic reads the reward head at every token and then trains). A BERT reward
+//! model scores answers from their text and cannot start a GPT critic: the critic then starts from the
+//! policy's trunk with a fresh value head ([`rlhf::rl::policy_reward`]). Each iteration
 //! is [`rlhf::rl::ppo::PpoTrainer::iteration`]; the run folder is the one every stage writes (see
 //! [`rlhf::rl::run_folder`]), with `critic/` beside `model/`.
 use std::path::PathBuf;
@@ -206,17 +208,20 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
     let (policy, tok, chat) = super::sft::load_chat_model(&policy_dir)?;
     let (mut reference, _, _) = super::sft::load_chat_model(&policy_dir)?;
     let reward_dir = resolve_reward_dir(&args.reward)?;
-    let reward = load_reward_dir(&reward_dir)?;
-    let mut critic = load_reward_dir(&reward_dir)?;
-    if reward.trunk.config.vocab_size < chat.vocab_size() {
-        return Err(format!("{}: the reward model has {} token ids, fewer than the policy's tokenizer ({})", reward_dir.display(), reward.trunk.config.vocab_size, chat.vocab_size()).into());
+    let reward = rlhf::rl::policy_reward::PolicyReward::load(&reward_dir)?; // GPT (token ids) or BERT (text)
+    let mut critic = match reward.gpt() {
+        Some(_) => load_reward_dir(&reward_dir)?,
+        None => rlhf::reward::reward_model_from_policy(&policy, &mut Rng::new(args.run.seed).split(9))?,
+    };
+    if let Some(gpt) = reward.gpt().filter(|g| g.trunk.config.vocab_size < chat.vocab_size()) {
+        return Err(format!("{}: the reward model has {} token ids, fewer than the policy's tokenizer ({})", reward_dir.display(), gpt.trunk.config.vocab_size, chat.vocab_size()).into());
     }
     // Dropout off throughout: log π_old must be the policy's own log-probabilities.
     let mut policy = policy;
     policy.config.dropout = 0.0;
     reference.config.dropout = 0.0;
     critic.trunk.config.dropout = 0.0;
-    let block = policy.config.block_size.min(reward.trunk.config.block_size);
+    let block = policy.config.block_size.min(reward.context().unwrap_or(usize::MAX));
     let (pool, skipped) = prompt_pool(&args.prompt_source(), &chat, block, args.run.max_new_tokens)?;
     if skipped > 0 {
         eprintln!("ppo: {skipped} prompts skipped: too long for the context of {block} tokens with --max-new-tokens {}", args.run.max_new_tokens);
@@ -240,7 +245,7 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
         })
         .collect();
     let opt = AdamW::new(groups, options);
-    let mut trainer = PpoTrainer { ac, reference, scorer: &reward, tok: chat.clone(), opt, kl: args.kl_controller()?, config: config.clone(), ptx };
+    let mut trainer = PpoTrainer { ac, reference, scorer: reward.scorer(), tok: chat.clone(), opt, kl: args.kl_controller()?, config: config.clone(), ptx };
     let mut rng = Rng::new(args.run.seed).split(7);
     let mut start = 0u64;
     let model_json = trainer.ac.policy.config.to_hf_json();

@@ -3,11 +3,13 @@
 //! ```text
 //! rlhf reward train --base runs/sft --rankings rankings.jsonl --out runs/reward
 //! rlhf reward train --base runs/sft --rankings rankings.jsonl --out runs/reward --resume
+//! rlhf reward train --base runs/bert --rankings rankings.jsonl --out runs/reward-bert   # a BERT trunk (`rlhf pretrain --model bert`)
 //! rlhf reward score --model runs/reward --input answers.jsonl      # {"prompt", "response"} lines
 //! echo '{"prompt": "What is 2 plus 3?", "response": "Sure! 2 + 3 = 5."}' | rlhf reward score --model runs/reward
 //! ```
-//! Training is [`rlhf::reward::train_reward_model`] (see there for what it does and writes); scoring prints
-//! one JSON object per input line, `{"prompt", "response", "score"}` (or `"responses"` and `"scores"`).
+//! Training is [`rlhf::reward::train_reward_model`] (see there for what it does and writes; the trunk is
+//! GPT or BERT as the base folder's `config.json` says); scoring loads a reward model of either kind and
+//! prints one JSON object per input line, `{"prompt", "response", "score"}` (or `"responses"` and `"scores"`).
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -36,7 +38,8 @@ pub enum RewardCommand {
 /// Options of `rlhf reward train`.
 #[derive(Args, Clone, Debug)]
 pub struct RewardTrainArgs {
-    /// The SFT model (model folder or run folder) whose trunk starts the reward model.
+    /// The model (model folder or run folder) whose trunk starts the reward model: the SFT GPT, or a BERT
+    /// encoder (`rlhf pretrain --model bert`, or a Hugging Face BERT folder with vocab.txt).
     #[arg(long)]
     pub base: PathBuf,
     /// Rankings JSONL (from `rlhf rank`); repeat for several files.
@@ -81,7 +84,7 @@ pub struct RewardTrainArgs {
     /// Seed of the head and the batch order.
     #[arg(long, default_value_t = RewardTrainOptions::default().seed)]
     pub seed: u64,
-    /// Keep only the first N blocks of the SFT trunk.
+    /// Keep only the first N blocks of the base trunk.
     #[arg(long)]
     pub trunk_layers: Option<usize>,
     /// Train only the last N blocks of the trunk (and the head); the rest stays frozen.
@@ -111,7 +114,7 @@ pub struct RewardTrainArgs {
 /// Options of `rlhf reward score`.
 #[derive(Args, Clone, Debug)]
 pub struct RewardScoreArgs {
-    /// A reward-model folder or a run folder of `rlhf reward train`.
+    /// A reward-model folder (GPT or BERT) or a run folder of `rlhf reward train`.
     #[arg(long)]
     pub model: PathBuf,
     /// JSONL of `{"prompt" or "messages", "response" or "responses"}`; default: stdin.

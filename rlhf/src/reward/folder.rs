@@ -65,10 +65,21 @@ pub fn save_reward_dir(model: &GptRewardModel, dir: impl AsRef<Path>) -> Result<
 }
 
 /// Loads a folder written by [`save_reward_dir`]. A missing `score.bias` (a folder saved by `transformers`)
-/// is taken as 0.
+/// is taken as 0. A BERT reward-model folder is an error that says so: this reads GPT reward models
+/// (PPO's critic starts from one); [`super::RewardScorer::load`] reads both kinds.
 pub fn load_reward_dir(dir: impl AsRef<Path>) -> Result<GptRewardModel> {
     let dir = dir.as_ref();
-    let config = GptConfig::load_hf(dir.join(CONFIG_FILE))?;
+    let config_path = dir.join(CONFIG_FILE);
+    if let Ok(text) = std::fs::read_to_string(&config_path) {
+        let model_type = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["model_type"].as_str().map(str::to_string));
+        if model_type.as_deref() == Some("bert") {
+            return Err(Error::io(
+                &config_path,
+                "a BERT reward model (BertForSequenceClassification) where a GPT one is needed; RewardScorer::load reads both kinds",
+            ));
+        }
+    }
+    let config = GptConfig::load_hf(config_path)?;
     let weights = dir.join(WEIGHTS_FILE);
     let tensors = safetensors::load(&weights)?;
     let trunk = Gpt::new(config, &mut Rng::new(0))?;

@@ -14,6 +14,7 @@
 //! | [`minibatch`] | seeded minibatch index sets over several PPO epochs, early stop on approximate KL |
 //! | [`rollout`] | sampling answers (KV cache, batched), the right-padded batch every model scores, [`rollout::AnswerScorer`] |
 //! | [`ptx`] | PPO-ptx: the pretraining loss on world text |
+//! | [`policy_reward`] | the reward of `rlhf ppo` / `rlhf pg` from a GPT reward model (token ids) or a BERT one (text) |
 //! | [`ppo`] | one PPO iteration: rollout, score, rewards, GAE, epochs of clipped updates, β update |
 //! | [`pg`] | one REINFORCE iteration with a running-mean baseline |
 //! | [`stats`] | what each iteration logs |
@@ -40,6 +41,7 @@ pub mod logprobs;
 pub mod chart;
 pub mod minibatch;
 pub mod pg;
+pub mod policy_reward;
 pub mod ppo;
 pub mod ppo_loss;
 pub mod ptx;

@@ -212,6 +212,23 @@ fn matmul_shapes_transposes_and_batches() {
     check(|v| v[0].transpose(1, 2)?.matmul(&v[1]), &[a, b]);
 }
 
+/// The fused linear layer `x W + b` (bias seeding the GEMM), with batch dimensions, a vector input and a
+/// transposed weight view, against finite differences and against matmul followed by add.
+#[test]
+fn linear_fused() -> Result<()> {
+    let (w, b) = (rand(&[4, 5], -1.0, 1.0, 70), rand(&[5], -1.0, 1.0, 71));
+    for (i, sx) in [&[2usize, 3, 4][..], &[3, 4], &[4]].into_iter().enumerate() {
+        let x = rand(sx, -1.0, 1.0, 72 + i as u64);
+        check(|v| v[0].linear(&v[1], Some(&v[2])), &[x.clone(), w.clone(), b.clone()]);
+        let fused = x.linear(&w, Some(&b))?.to_vec::<f32>()?;
+        let composed = x.matmul(&w)?.add(&b)?.to_vec::<f32>()?;
+        assert!(fused.iter().zip(&composed).all(|(p, q)| (p - q).abs() < 1e-6), "{sx:?}");
+    }
+    let wt = rand(&[5, 4], -1.0, 1.0, 75);
+    check(|v| v[0].linear(&v[1].t()?, Some(&v[2])), &[rand(&[3, 4], -1.0, 1.0, 76), wt, b]);
+    Ok(())
+}
+
 #[test]
 fn softmax_and_log_softmax() {
     let x = rand(&[7, 33], -2.0, 2.0, 70);

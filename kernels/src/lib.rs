@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod adamw;
+pub mod attention;
 pub mod convert;
 pub mod cross_entropy;
 pub mod elementwise;
@@ -34,4 +35,4 @@ pub use layernorm::{layernorm_backward, layernorm_forward};
 pub use reduce::{argmax_rows, max_rows, mean_rows, min_rows, sum_cols, sum_rows};
 pub use softmax::{log_softmax_rows, log_softmax_rows_backward, softmax_rows, softmax_rows_backward};
 pub use strided::copy_strided;
-pub use gemm::{sgemm, sgemm_batched, sgemm_naive};
+pub use gemm::{sgemm, sgemm_batched, sgemm_naive, sgemm_new};

@@ -268,10 +268,13 @@ pub fn sum_cols(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) -> KernelR
             *o = a as f32;
         }
     };
-    if rows * cols < PAR_MIN_ELEMS || cols <= SUM_COLS_CHUNK {
+    // Narrow matrices (a bias gradient of 384 columns) are split evenly over the threads rather than
+    // into one full chunk and a remainder. Each column's sum is the same whatever the chunking.
+    let chunk = SUM_COLS_CHUNK.min(cols.div_ceil(rayon::current_num_threads()).next_multiple_of(16));
+    if rows * cols < PAR_MIN_ELEMS || cols <= chunk {
         run(0, out);
     } else {
-        out.par_chunks_mut(SUM_COLS_CHUNK).enumerate().for_each(|(i, oc)| run(i * SUM_COLS_CHUNK, oc));
+        out.par_chunks_mut(chunk).enumerate().for_each(|(i, oc)| run(i * chunk, oc));
     }
     Ok(())
 }

@@ -60,6 +60,23 @@ pub(crate) fn exp_shifted_store(x: &[f32], m: f32, out: &mut [f32]) -> f64 {
     row_sum(&out[..x.len()])
 }
 
+multiversion! {
+    /// x = e^(x - m) in place.
+    fn exp_shifted_in_place_body<FMA>(x: &mut [f32], m: f32) {
+        for v in x.iter_mut() {
+            *v = lanes::exp::<FMA>(*v - m);
+        }
+    }
+}
+
+/// Replaces `x` by e^(x - m) and returns the blocked sum of the result (the fused attention's softmax,
+/// which works on its scores in place).
+#[inline]
+pub(crate) fn exp_shifted_in_place(x: &mut [f32], m: f32) -> f64 {
+    exp_shifted_in_place_body(x, m);
+    row_sum(x)
+}
+
 /// sum_i e^(x_i - m) without touching an output: exponentials go through a 1024-float stack buffer
 /// (L1-resident) in blocks, each summed with the blocked scheme of `reduce`.
 #[inline]

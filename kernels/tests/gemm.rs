@@ -8,7 +8,7 @@
 //! packed data) makes errors of the size of the values themselves, far outside it.
 
 use kernels::gemm::{sgemm_with_kernel, KernelKind};
-use kernels::{sgemm, sgemm_batched, sgemm_naive};
+use kernels::{sgemm, sgemm_batched, sgemm_naive, sgemm_new};
 
 const SIZES: [usize; 4] = [1, 7, 33, 257];
 
@@ -160,6 +160,24 @@ fn sgemm_matches_naive_with_a_1000_dimension() {
             case.check(&case.run_default(), "sgemm");
         }
     }
+}
+
+/// `sgemm_new` (no zero fill: the blocked path writes the fresh output directly) equals the oracle on every
+/// path: small, one-row, blocked with edge tiles, several k blocks, one or more threads.
+#[test]
+fn sgemm_new_matches_naive_without_zero_fill() {
+    let mut seed = 500;
+    let shapes = SIZES.iter().flat_map(|&m| SIZES.iter().flat_map(move |&n| SIZES.iter().map(move |&k| (m, n, k))));
+    for (m, n, k) in shapes.chain(BIG) {
+        for &(ta, tb) in &TRANSPOSES {
+            seed += 1;
+            let case = Case::new(seed, ta, tb, m, n, k, 0.5, 0.0, 0);
+            let got = sgemm_new(ta, tb, m, n, k, 0.5, &case.a, case.lda, &case.b, case.ldb).unwrap();
+            case.check(&got, "sgemm_new");
+        }
+    }
+    let err = sgemm_new(false, false, 2, 2, 2, 1.0, &[0.0; 3], 2, &[0.0; 4], 2).unwrap_err();
+    assert!(err.to_string().contains("a has 3 elements"), "{err}");
 }
 
 #[test]

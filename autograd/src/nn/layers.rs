@@ -46,13 +46,11 @@ impl Linear {
         })
     }
 
-    /// `x [..., in] -> [..., out]`.
+    /// `x [..., in] -> [..., out]`, one fused op ([`Var::linear`]: the bias seeds the GEMM's output, and
+    /// the transposed weight is read in place).
     pub fn forward(&self, x: &Var) -> Result<Var> {
-        let y = x.matmul(&self.weight.var().t()?)?;
-        match &self.bias {
-            Some(b) => y.add(&b.var()),
-            None => Ok(y),
-        }
+        let bias = self.bias.as_ref().map(Parameter::var);
+        x.linear(&self.weight.var().t()?, bias.as_ref())
     }
 }
 

@@ -141,32 +141,18 @@ impl Var {
     }
 
     /// GPT's causal self-attention from the fused projection `qkv [B, T, 3C]` (q, k, v side by side, each
-    /// split into `n_head` heads of `C / n_head`): returns `[B, T, C]`. One fused op: the head split and
-    /// merge happen inside, and the backward returns `dqkv` directly. `key_padding` is U8 `[B, T]`
-    /// (1 = real token).
+    /// split into `n_head` heads of `C / n_head`): returns `[B, T, C]`. One fused op
+    /// (`Tensor::causal_self_attention`, the blocked kernel of `kernels::attention`): the head split and
+    /// merge happen inside, only the causal part of the scores is computed, and the backward returns
+    /// `dqkv` directly. `key_padding` is U8 `[B, T]` (1 = real token). [`Var::scaled_dot_product_attention`]
+    /// on split heads is its composed oracle.
     pub fn causal_self_attention(qkv: &Var, n_head: usize, key_padding: Option<&Tensor>) -> Result<Var> {
         const OP: &str = "causal_self_attention";
-        let s = qkv.shape();
-        if s.len() != 3 || n_head == 0 || !s[2].is_multiple_of(3 * n_head) {
-            return Err(Error::op(OP, format!("qkv {s:?} must be [B, T, 3C] with C divisible by n_head = {n_head}")));
-        }
-        let (b, t, c) = (s[0], s[1], s[2] / 3);
-        let hd = c / n_head;
-        // [B, T, 3C] -> q, k, v each [B, H, T, hd], made contiguous for the GEMMs.
-        let heads = |i: usize| -> Result<Tensor> {
-            qkv.tensor().narrow(-1, i * c, c)?.reshape(&[b, t, n_head, hd])?.transpose(1, 2)?.contiguous()
-        };
-        let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
-        let mask = AttentionMask { causal: true, key_padding: key_padding.cloned() };
-        let blocked = mask.blocked(&[b, n_head], t, t)?;
-        let (o, p) = attention_forward(&q, &k, &v, blocked.as_ref())?;
-        let out = o.transpose(1, 2)?.contiguous()?.reshape(&[b, t, c])?;
+        let (out, probs) = qkv.tensor().causal_self_attention(n_head, key_padding)?;
+        let (qkv_t, key_padding) = (qkv.tensor().clone(), key_padding.cloned());
         Ok(record(OP, out, &[qkv], move |g, _| {
-            let d_out = g.reshape(&[b, t, n_head, hd])?.transpose(1, 2)?.contiguous()?;
-            let (dq, dk, dv) = attention_backward(&q, &k, &v, &p, &d_out)?;
-            let merge = |x: Tensor| -> Result<Tensor> { x.transpose(1, 2)?.contiguous()?.reshape(&[b, t, c]) };
-            let (dq, dk, dv) = (merge(dq)?, merge(dk)?, merge(dv)?);
-            Ok(vec![Some(Tensor::cat(&[&dq, &dk, &dv], -1)?)])
+            let d_qkv = qkv_t.causal_self_attention_backward(&probs, g, n_head, key_padding.as_ref())?;
+            Ok(vec![Some(d_qkv)])
         }))
     }
 }

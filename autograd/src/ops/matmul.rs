@@ -38,6 +38,40 @@ impl Var {
             Ok(vec![da, db])
         }))
     }
+
+    /// A linear layer's affine map `self [.., in] @ weight [in, out] + bias [out]` as one op
+    /// (`Tensor::linear`: the bias initialises the output and the GEMM adds into it). The backward is
+    /// matmul's for `self` and `weight`, and the row sum of the gradient for `bias`.
+    ///
+    /// ```
+    /// use autograd::Var;
+    /// use engine::Tensor;
+    /// let x = Var::leaf(Tensor::from_vec(vec![1f32, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let w = Var::leaf(Tensor::from_vec(vec![1f32, 0.0, 0.0, 2.0], &[2, 2])?);
+    /// let b = Var::leaf(Tensor::from_vec(vec![0.5f32, -1.0], &[2])?);
+    /// let y = x.linear(&w, Some(&b))?;
+    /// assert_eq!(y.tensor().to_vec::<f32>()?, vec![1.5, 3.0, 3.5, 7.0]);
+    /// y.sum_all()?.backward()?;
+    /// assert_eq!(b.grad().unwrap().to_vec::<f32>()?, vec![2.0, 2.0]); // one per row
+    /// # Ok::<(), engine::Error>(())
+    /// ```
+    pub fn linear(&self, weight: &Var, bias: Option<&Var>) -> Result<Var> {
+        let Some(bias) = bias else {
+            return self.matmul(weight);
+        };
+        if self.rank() == 1 {
+            // As in matmul: a vector becomes a one-row matrix through recorded views.
+            return self.unsqueeze(0)?.linear(weight, Some(bias))?.squeeze(0);
+        }
+        let out = self.tensor().linear(weight.tensor(), Some(bias.tensor()))?;
+        let (x, w, bias_shape) = (self.tensor().clone(), weight.tensor().clone(), bias.shape().to_vec());
+        Ok(record("linear", out, &[self, weight, bias], move |g, need| {
+            let dx = if need[0] { Some(g.matmul(&w.t()?)?) } else { None };
+            let dw = if need[1] { Some(matmul_rhs_grad(&x, &w, g)?) } else { None };
+            let db = if need[2] { Some(sum_to_shape(g, &bias_shape)?) } else { None };
+            Ok(vec![dx, dw, db])
+        }))
+    }
 }
 
 /// `d(a @ b)/db` given the output gradient `g`.

@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release -p benches --bin gpt -- --threads 2
 //! cargo run --release -p benches --bin gpt -- --no-peer --train-steps 3   # ours only, quicker
+//! cargo run --release -p benches --bin gpt -- --no-peer --presets char-small --no-generate   # to profile
 //! ```
 //! Training: optimizer steps (forward, backward, clipping, AdamW) on random `[batch, block]` token batches
 //! for `char-tiny` and `char-small`, median step time -> tokens/s. Generation: `char-small` greedy decoding
@@ -44,6 +45,12 @@ struct Args {
     /// Skip the PyTorch peer.
     #[arg(long)]
     no_peer: bool,
+    /// Training presets to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "char-tiny,char-small")]
+    presets: Vec<String>,
+    /// Skip the generation measurements (training only, e.g. under a profiler).
+    #[arg(long)]
+    no_generate: bool,
 }
 
 fn peak_rss_bytes() -> Option<u64> {
@@ -125,7 +132,7 @@ fn main() {
     engine::allocator::retain_freed_memory();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.max(1)).build().expect("rayon pool");
     let mut report = Vec::new();
-    for preset in ["char-tiny", "char-small"] {
+    for preset in args.presets.iter().map(String::as_str) {
         let config = GptConfig::preset(preset).expect("preset");
         let seconds = pool.install(|| train_step_seconds(preset, &args));
         let ours = (args.batch * config.block_size) as f64 / seconds;
@@ -152,7 +159,8 @@ fn main() {
             "peer_tokens_per_s": peer_rate, "peer_peak_rss_bytes": theirs.as_ref().map(|t| t["peak_rss_bytes"].clone()),
             "ratio": peer_rate.map(|p| ours / p)}));
     }
-    for batch in [1usize, 8] {
+    let generation_batches: &[usize] = if args.no_generate { &[] } else { &[1, 8] };
+    for &batch in generation_batches {
         let ours = pool.install(|| generation_tokens_per_s(batch, &args));
         println!("generate char-small batch {batch}: ours {ours:.0} tokens/s");
         let theirs = if args.no_peer {

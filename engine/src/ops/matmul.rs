@@ -13,16 +13,16 @@ use crate::{Device, Tensor};
 
 /// How the GEMM reads one operand's last two dimensions.
 #[derive(Clone, Copy, Debug)]
-struct MatrixLayout {
+pub(super) struct MatrixLayout {
     /// The matrix is stored transposed (column-major in the logical sense).
-    trans: bool,
+    pub(super) trans: bool,
     /// Elements between stored rows.
-    ld: usize,
+    pub(super) ld: usize,
 }
 
 /// The GEMM layout of a `rows`×`cols` matrix with strides `(sr, sc)`, if one exists without copying.
 /// Dimensions of size 1 may have any stride; the leading dimension must cover the stored row.
-fn matrix_layout(rows: usize, cols: usize, sr: usize, sc: usize) -> Option<MatrixLayout> {
+pub(super) fn matrix_layout(rows: usize, cols: usize, sr: usize, sc: usize) -> Option<MatrixLayout> {
     // Row-major: unit stride along columns, rows `sr` apart.
     if (cols <= 1 || sc == 1) && (rows <= 1 || sr >= cols.max(1)) {
         let ld = if rows <= 1 { cols.max(1) } else { sr };
@@ -136,9 +136,8 @@ fn coalesce_batch(batch: &[usize], sa: &[usize], sb: &[usize], sc: &[usize]) -> 
 fn matmul_cpu(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, n: usize, k: usize) -> Result<Vec<f32>> {
     const OP: &str = "matmul";
     let batch_count: usize = batch.iter().product();
-    let mut c = vec![0.0f32; batch_count * m * n];
-    if c.is_empty() || k == 0 {
-        return Ok(c); // An empty sum is 0.
+    if batch_count * m * n == 0 || k == 0 {
+        return Ok(vec![0.0f32; batch_count * m * n]); // An empty sum is 0.
     }
     let a = prepare_operand(a, batch)?;
     let b = prepare_operand(b, batch)?;
@@ -154,44 +153,16 @@ fn matmul_cpu(a: &Tensor, b: &Tensor, batch: &[usize], m: usize, n: usize, k: us
     let (ma, mb) = (a.matrix, b.matrix);
     let (a_off, b_off) = (a.tensor.offset(), b.tensor.offset());
 
+    // One product whose fresh output the GEMM writes without a zero fill first (sgemm_new).
     let Some(&(inner, inner_sa, inner_sb, inner_sc)) = dims.last() else {
-        kernels::sgemm(
-            ma.trans,
-            mb.trans,
-            m,
-            n,
-            k,
-            1.0,
-            &a_data[a_off..],
-            ma.ld,
-            &b_data[b_off..],
-            mb.ld,
-            0.0,
-            &mut c,
-            n,
-        )?;
-        return Ok(c);
+        return Ok(kernels::sgemm_new(ma.trans, mb.trans, m, n, k, 1.0, &a_data[a_off..], ma.ld, &b_data[b_off..], mb.ld)?);
     };
     if dims.len() == 1 && inner_sb == 0 && !ma.trans && inner_sa == m * ma.ld {
         // [B, M, K] @ [K, N]: the batch's rows follow each other at the same stride, so it is one
         // (B·M)×K GEMM, which blocks far better than B small ones.
-        kernels::sgemm(
-            false,
-            mb.trans,
-            inner * m,
-            n,
-            k,
-            1.0,
-            &a_data[a_off..],
-            ma.ld,
-            &b_data[b_off..],
-            mb.ld,
-            0.0,
-            &mut c,
-            n,
-        )?;
-        return Ok(c);
+        return Ok(kernels::sgemm_new(false, mb.trans, inner * m, n, k, 1.0, &a_data[a_off..], ma.ld, &b_data[b_off..], mb.ld)?);
     }
+    let mut c = vec![0.0f32; batch_count * m * n];
     // Outer batch dimensions (those that could not be merged) are walked here; the innermost one is a
     // single strided batched GEMM.
     let outer = &dims[..dims.len() - 1];

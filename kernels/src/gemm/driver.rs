@@ -53,7 +53,30 @@ pub(crate) fn gemm_blocked(
     threads: usize,
 ) {
     debug_assert!(s.m > 0 && s.n > 0 && s.k > 0 && c.len() >= s.c_len());
-    let c_ptr = CPtr(c.as_mut_ptr());
+    // SAFETY: `c` is a live, initialised slice of at least c_len() floats, borrowed for the whole call.
+    unsafe { gemm_blocked_raw(mk, s, alpha, a, b, beta, c.as_mut_ptr(), threads) }
+}
+
+/// [`gemm_blocked`] on a raw C. With beta = 0 no element of C is read before this call has written it
+/// (full tiles are written by the microkernel, which reads C only when beta != 0; edge tiles are copied
+/// in; later k blocks add to what the first one wrote), so C may be uninitialised memory.
+///
+/// # Safety
+/// `c` must be valid for writes of `s.c_len()` floats that nothing else accesses during the call, and,
+/// when `beta != 0`, initialised. The shape must be checked (A and B long enough) with m, n, k > 0.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_blocked_raw(
+    mk: &MicroKernel,
+    s: &GemmShape,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: *mut f32,
+    threads: usize,
+) {
+    debug_assert!(s.m > 0 && s.n > 0 && s.k > 0);
+    let c_ptr = CPtr(c);
     let regions = split_regions(s.m, s.n, mk.mr, mk.nr, threads);
     let run = |r: Region| gemm_region(mk, s, r, alpha, a, b, beta, c_ptr);
     if regions.len() > 1 {
@@ -204,12 +227,14 @@ fn run_tile(
     let mut scratch = [0.0f32; MAX_TILE];
     unsafe { (al.run)(kc, a_panel.as_ptr(), b_panel.as_ptr(), scratch.as_mut_ptr(), nr, alpha, 0.0) };
     for r in 0..t.rows {
-        // SAFETY: row t.i0+r < m and columns t.j0..t.j0+t.cols <= n are inside C and this thread's region.
-        let c_row = unsafe { std::slice::from_raw_parts_mut(c.0.add((t.i0 + r) * s.ldc + t.j0), t.cols) };
         let s_row = &scratch[r * nr..][..t.cols];
+        // SAFETY: row t.i0+r < m and columns t.j0..t.j0+t.cols <= n are inside C and this thread's region.
+        // With beta = 0, C may be uninitialised (gemm_blocked_raw): it is only written, through the pointer.
+        let c_row = unsafe { c.0.add((t.i0 + r) * s.ldc + t.j0) };
         if beta == 0.0 {
-            c_row.copy_from_slice(s_row);
+            unsafe { std::ptr::copy_nonoverlapping(s_row.as_ptr(), c_row, t.cols) };
         } else {
+            let c_row = unsafe { std::slice::from_raw_parts_mut(c_row, t.cols) };
             c_row.iter_mut().zip(s_row).for_each(|(x, &v)| *x = v + beta * *x);
         }
     }

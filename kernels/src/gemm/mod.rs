@@ -71,6 +71,76 @@ pub fn sgemm(
     gemm_checked(KernelKind::best(), &s, alpha, a, b, beta, c, true, true)
 }
 
+/// `alpha·op(A)·op(B)` as a new m×n row-major vector: [`sgemm`] with beta = 0 and ldc = n, except that
+/// the output is not zero-filled first. A product's output is usually a fresh buffer the blocked path
+/// overwrites completely, so filling it with zeros (a full pass of memory writes, ~5% of a GPT training
+/// step) is wasted; the small and one-row paths, which accumulate into C, still get zeros.
+///
+/// ```
+/// let a = [1.0, 2.0, 3.0, 4.0];
+/// let b = [5.0, 6.0, 7.0, 8.0];
+/// assert_eq!(kernels::sgemm_new(false, false, 2, 2, 2, 1.0, &a, 2, &b, 2).unwrap(), vec![19.0, 22.0, 43.0, 50.0]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_new(
+    trans_a: bool,
+    trans_b: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+) -> KernelResult<Vec<f32>> {
+    let len = m.checked_mul(n).ok_or_else(|| KernelError::new("sgemm", format!("m {m} x n {n} overflows")))?;
+    let s = GemmShape { trans_a, trans_b, m, n, k, lda, ldb, ldc: n.max(1) };
+    s.check("sgemm", a.len(), b.len(), len)?;
+    let kind = KernelKind::best();
+    let mnk = m.saturating_mul(n).saturating_mul(k);
+    let blocked = len > 0 && k > 0 && alpha != 0.0 && mnk > SMALL_MAX_MNK && !gemv::applies(kind, &s);
+    if !blocked {
+        let mut c = vec![0.0; len];
+        gemm_checked(kind, &s, alpha, a, b, 0.0, &mut c, true, true)?;
+        return Ok(c);
+    }
+    let threads = if mnk >= PARALLEL_MIN_MNK { rayon::current_num_threads() } else { 1 };
+    let mut c = Vec::with_capacity(len);
+    // SAFETY: the capacity holds m·n = c_len() floats that only this call sees; beta = 0, so the blocked
+    // product writes every one before reading it (gemm_blocked_raw's contract), and then they are all
+    // initialised, so the length can cover them. A and B were checked above; m, n, k > 0.
+    unsafe {
+        driver::gemm_blocked_raw(&kind.spec(), &s, alpha, a, b, 0.0, c.as_mut_ptr(), threads);
+        c.set_len(len);
+    }
+    Ok(c)
+}
+
+/// [`sgemm`] on the calling thread only: for kernels of this crate that already run one task per
+/// thread (the fused attention's heads), where splitting each small product again would only add
+/// fork/join overhead.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sgemm_on_this_thread(
+    trans_a: bool,
+    trans_b: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) -> KernelResult<()> {
+    let s = GemmShape { trans_a, trans_b, m, n, k, lda, ldb, ldc };
+    s.check("sgemm", a.len(), b.len(), c.len())?;
+    gemm_checked(KernelKind::best(), &s, alpha, a, b, beta, c, false, true)
+}
+
 /// [`sgemm`] over `batch` matrices: item t uses `a[t·stride_a..]`, `b[t·stride_b..]`, `c[t·stride_c..]`.
 /// A stride of 0 for A or B uses the same matrix for every item (broadcasting); C items must not overlap.
 ///

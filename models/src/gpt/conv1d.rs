@@ -51,13 +51,10 @@ impl Conv1D {
         })
     }
 
-    /// `x [..., in] -> [..., out]`.
+    /// `x [..., in] -> [..., out]`, one fused op (`Var::linear`: the bias seeds the GEMM's output).
     pub fn forward(&self, x: &Var) -> Result<Var> {
-        let y = x.matmul(&self.weight.var())?;
-        match &self.bias {
-            Some(b) => y.add(&b.var()),
-            None => Ok(y),
-        }
+        let bias = self.bias.as_ref().map(Parameter::var);
+        x.linear(&self.weight.var(), bias.as_ref())
     }
 }
 

@@ -21,6 +21,9 @@ pub mod reduce;
 pub mod softmax;
 pub mod strided;
 pub mod gemm;
+/// The GPU backend: PTX kernels launched through the CUDA driver (feature `cuda`).
+#[cfg(feature = "cuda")]
+pub mod cuda;
 
 pub use error::{KernelError, KernelResult};
 pub use adamw::{adamw_step, AdamWConfig};

@@ -37,10 +37,11 @@ fn pool(tok: &ChatTokenizer) -> Vec<(String, Vec<u32>)> {
         .collect()
 }
 
-fn report(name: &str, rewards: &[f32]) -> (f32, f32) {
-    let first = rewards[..2].iter().sum::<f32>() / 2.0;
-    let last = rewards[rewards.len() - 2..].iter().sum::<f32>() / 2.0;
-    println!("{name}: reward by iteration {rewards:.3?} (first two {first:.3}, last two {last:.3})");
+/// Mean reward of the first and of the last `window` iterations.
+fn report(name: &str, rewards: &[f32], window: usize) -> (f32, f32) {
+    let first = rewards[..window].iter().sum::<f32>() / window as f32;
+    let last = rewards[rewards.len() - window..].iter().sum::<f32>() / window as f32;
+    println!("{name}: reward by iteration {rewards:.3?} (first {window}: {first:.3}, last {window}: {last:.3})");
     (first, last)
 }
 
@@ -71,7 +72,7 @@ fn policy_gradient_raises_the_reward() {
         assert!(out.stats.baseline.is_some() && out.stats.clip_fraction.is_none());
         rewards.push(out.stats.reward_mean);
     }
-    let (first, last) = report("pg", &rewards);
+    let (first, last) = report("pg", &rewards, 2);
     assert!(last > first + 0.15, "policy gradient did not raise the reward: {first:.3} -> {last:.3}");
 }
 
@@ -83,13 +84,16 @@ fn ppo_raises_the_reward_and_reports_its_diagnostics() {
     let critic = reward_model_from_policy(&policy, &mut Rng::new(5)).unwrap();
     let ac = ActorCritic { policy, critic };
     let scorer = LowHalf { limit: 51 };
-    let opt = AdamW::for_module(&ac, 0.0, AdamWOptions { lr: 2e-2, ..Default::default() });
+    // lr 1e-2 over 30 iterations, judged on 4-iteration means: at 2e-2 over 20 the reward climbs with dips
+    // (one seed of five ended +0.11 after 20, +0.18 after 30); with these settings five model/rollout
+    // seeds all gained +0.20 to +0.35.
+    let opt = AdamW::for_module(&ac, 0.0, AdamWOptions { lr: 1e-2, ..Default::default() });
     let config = PpoConfig { batch_size: 32, minibatch_size: 16, epochs: 2, max_new_tokens: 8, max_approx_kl: None, ..Default::default() };
     let mut trainer =
         PpoTrainer { ac, reference, scorer: &scorer, tok: tok.clone(), opt, kl: KlController::Fixed(0.0), config, ptx: None };
     let (pool, mut rng) = (pool(&tok), Rng::new(4));
     let mut rewards = Vec::new();
-    for it in 1..=20 {
+    for it in 1..=30 {
         let prompts = draw_prompts(&pool, 32, &mut rng).unwrap();
         let out = trainer.iteration(it, &prompts, &mut rng).unwrap();
         let s = &out.stats;
@@ -103,6 +107,6 @@ fn ppo_raises_the_reward_and_reports_its_diagnostics() {
         assert!(s.value_loss.is_some_and(|v| v.is_finite()));
         rewards.push(s.reward_mean);
     }
-    let (first, last) = report("ppo", &rewards);
+    let (first, last) = report("ppo", &rewards, 4);
     assert!(last > first + 0.15, "PPO did not raise the reward: {first:.3} -> {last:.3}");
 }

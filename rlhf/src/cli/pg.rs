@@ -9,12 +9,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState, CHECKPOINT_JSON};
+use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState};
 use autograd::nn::Module;
 use autograd::optim::{AdamW, AdamWOptions};
 use clap::Args;
 
-use super::rl_run_args::RlRunArgs;
+use super::rl_run_args::{RlInputArgs, RlRunArgs};
 use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir};
 use serde_json::json;
@@ -23,31 +23,18 @@ use rlhf::rl::kl_controller::KlController;
 use rlhf::rl::pg::{PgConfig, PgTrainer};
 use rlhf::rl::ppo::draw_prompts;
 use rlhf::rl::reinforce::{BaselineKind, RunningBaseline};
-use rlhf::rl::run_folder::{prompt_pool, read_stats, resolve_reward_dir, PromptSource, RlLog, RlSummary};
+use rlhf::rl::run_folder::{prompt_pool, read_stats, resolve_reward_dir, RlLog, RlSummary};
 use rlhf::run::{interrupt, Progress, RunError};
 
 /// Options of `rlhf pg`.
 #[derive(Args, Clone, Debug)]
 pub struct PgArgs {
-    /// The SFT model (model folder or run folder): the policy's start and the frozen reference.
-    #[arg(long)]
-    pub policy: PathBuf,
-    /// The reward-model folder (or its run folder).
-    #[arg(long)]
-    pub reward: PathBuf,
+    /// The SFT policy, the reward model and the prompts.
+    #[command(flatten)]
+    pub input: RlInputArgs,
     /// The run folder.
     #[arg(long, default_value = "runs/pg")]
     pub out: PathBuf,
-    /// Prompts: `.jsonl` conversations or a text file, one prompt a line. Default: the built-in world's
-    /// PPO split.
-    #[arg(long)]
-    pub prompts: Option<PathBuf>,
-    /// How many world PPO prompts to draw from (without --prompts).
-    #[arg(long, default_value_t = 2000)]
-    pub world_prompts: usize,
-    /// Seed of the built-in world.
-    #[arg(long, default_value_t = 1337)]
-    pub world_seed: u64,
     /// Iterations (rollout batch + one pass of updates each).
     #[arg(long, default_value_t = 15)]
     pub iterations: u64,
@@ -120,23 +107,17 @@ pub fn run(args: &PgArgs) -> Result<(), RunError> {
 
 fn train(args: &PgArgs) -> Result<(), RunError> {
     let wall = Instant::now();
-    let resuming = args.run.resume && args.out.join("checkpoint").join(CHECKPOINT_JSON).exists();
-    if args.run.resume && !resuming {
-        return Err(format!("--resume: no checkpoint in {}", args.out.join("checkpoint").display()).into());
-    }
-    let policy_dir = super::generate::resolve_model_dir(&args.policy)?;
+    let resuming = args.run.resuming(&args.out)?;
+    let policy_dir = super::generate::resolve_model_dir(&args.input.policy)?;
     let (mut policy, tok, chat) = super::sft::load_chat_model(&policy_dir)?;
     let (mut reference, _, _) = super::sft::load_chat_model(&policy_dir)?;
-    let reward_dir = resolve_reward_dir(&args.reward)?;
+    let reward_dir = resolve_reward_dir(&args.input.reward)?;
     let reward = rlhf::rl::policy_reward::PolicyReward::load(&reward_dir)?; // GPT (token ids) or BERT (text)
     policy.config.dropout = 0.0;
     reference.config.dropout = 0.0;
     let block = policy.config.block_size.min(reward.context().unwrap_or(usize::MAX));
     let (pool, skipped) = prompt_pool(
-        &match &args.prompts {
-            Some(p) => PromptSource::File(p.clone()),
-            None => PromptSource::World { seed: args.world_seed, n: args.world_prompts },
-        },
+        &args.input.prompt_source(),
         &chat,
         block,
         args.run.max_new_tokens,

@@ -16,12 +16,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState, CHECKPOINT_JSON};
+use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState};
 use autograd::nn::Module;
 use autograd::optim::{decay_groups, AdamW, AdamWOptions, ParamGroup};
 use clap::Args;
 
-use super::rl_run_args::RlRunArgs;
+use super::rl_run_args::{RlInputArgs, RlRunArgs};
 use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir};
 use serde_json::json;
@@ -30,31 +30,18 @@ use rlhf::reward::{load_reward_dir, save_reward_dir};
 use rlhf::rl::kl_controller::KlController;
 use rlhf::rl::ppo::{draw_prompts, ActorCritic, PpoConfig, PpoTrainer};
 use rlhf::rl::ptx::PtxData;
-use rlhf::rl::run_folder::{prompt_pool, read_stats, resolve_reward_dir, PromptSource, RlLog, RlSummary};
+use rlhf::rl::run_folder::{prompt_pool, read_stats, resolve_reward_dir, RlLog, RlSummary};
 use rlhf::run::{interrupt, Progress, RunError};
 
 /// Options of `rlhf ppo`.
 #[derive(Args, Clone, Debug)]
 pub struct PpoArgs {
-    /// The SFT model (model folder or run folder): the policy's start and the frozen reference.
-    #[arg(long)]
-    pub policy: PathBuf,
-    /// The reward-model folder (or its run folder): the reward and the critic's start.
-    #[arg(long)]
-    pub reward: PathBuf,
+    /// The SFT policy, the reward model and the prompts.
+    #[command(flatten)]
+    pub input: RlInputArgs,
     /// The run folder.
     #[arg(long, default_value = "runs/ppo")]
     pub out: PathBuf,
-    /// Prompts: `.jsonl` conversations or a text file, one prompt a line. Default: the built-in world's
-    /// PPO split.
-    #[arg(long)]
-    pub prompts: Option<PathBuf>,
-    /// How many world PPO prompts to draw from (without --prompts).
-    #[arg(long, default_value_t = 2000)]
-    pub world_prompts: usize,
-    /// Seed of the built-in world.
-    #[arg(long, default_value_t = 1337)]
-    pub world_seed: u64,
     /// PPO iterations (rollout batch + update each).
     #[arg(long, default_value_t = 15)]
     pub iterations: u64,
@@ -152,13 +139,6 @@ impl PpoArgs {
         }
     }
 
-    fn prompt_source(&self) -> PromptSource {
-        match &self.prompts {
-            Some(p) => PromptSource::File(p.clone()),
-            None => PromptSource::World { seed: self.world_seed, n: self.world_prompts },
-        }
-    }
-
     fn kl_controller(&self) -> Result<KlController, RunError> {
         Ok(match self.kl_target {
             Some(target) => KlController::adaptive(self.kl_beta, target, self.kl_horizon)?,
@@ -200,14 +180,11 @@ fn validate(args: &PpoArgs) -> Result<(), RunError> {
 
 fn train(args: &PpoArgs) -> Result<(), RunError> {
     let wall = Instant::now();
-    let resuming = args.run.resume && args.out.join("checkpoint").join(CHECKPOINT_JSON).exists();
-    if args.run.resume && !resuming {
-        return Err(format!("--resume: no checkpoint in {}", args.out.join("checkpoint").display()).into());
-    }
-    let policy_dir = super::generate::resolve_model_dir(&args.policy)?;
+    let resuming = args.run.resuming(&args.out)?;
+    let policy_dir = super::generate::resolve_model_dir(&args.input.policy)?;
     let (policy, tok, chat) = super::sft::load_chat_model(&policy_dir)?;
     let (mut reference, _, _) = super::sft::load_chat_model(&policy_dir)?;
-    let reward_dir = resolve_reward_dir(&args.reward)?;
+    let reward_dir = resolve_reward_dir(&args.input.reward)?;
     let reward = rlhf::rl::policy_reward::PolicyReward::load(&reward_dir)?; // GPT (token ids) or BERT (text)
     let mut critic = match reward.gpt() {
         Some(_) => load_reward_dir(&reward_dir)?,
@@ -222,13 +199,13 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
     reference.config.dropout = 0.0;
     critic.trunk.config.dropout = 0.0;
     let block = policy.config.block_size.min(reward.context().unwrap_or(usize::MAX));
-    let (pool, skipped) = prompt_pool(&args.prompt_source(), &chat, block, args.run.max_new_tokens)?;
+    let (pool, skipped) = prompt_pool(&args.input.prompt_source(), &chat, block, args.run.max_new_tokens)?;
     if skipped > 0 {
         eprintln!("ppo: {skipped} prompts skipped: too long for the context of {block} tokens with --max-new-tokens {}", args.run.max_new_tokens);
     }
     let config = args.config();
     let ptx = if args.ptx_coef > 0.0 {
-        Some(PtxData::new(&chat, &rlhf::world::World::new(args.world_seed).pretraining_corpus(200_000))?)
+        Some(PtxData::new(&chat, &rlhf::world::World::new(args.input.world_seed).pretraining_corpus(200_000))?)
     } else {
         None
     };

@@ -27,7 +27,7 @@ use models::tokenizer::{AnyTokenizer, CharTokenizer, Tokenizer};
 use serde_json::json;
 
 use rlhf::run::tokens::{token_paths, TokenFile, TokenFileInfo};
-use rlhf::run::{interrupt, peak_memory_bytes, MetricRecord, Progress, RunDir, RunError, Summary};
+use rlhf::run::{interrupt, peak_memory_bytes, MetricRecord, Progress, RunDir, RunError, Summary, TrainStep};
 
 /// Options of `rlhf pretrain`.
 #[derive(Args, Clone, Debug)]
@@ -396,19 +396,9 @@ fn train(args: &PretrainArgs) -> Result<(), RunError> {
         steps_run += 1;
         let done = step + 1;
         let loss = (loss_sum / args.grad_accum as f64) as f32;
-        if !loss.is_finite() {
-            return Err(format!("step {done}: the loss is {loss}; lower --lr").into());
-        }
+        let elapsed_s = wall.elapsed().as_secs_f64();
+        run.log_train_step(&TrainStep { step: done, loss, lr, grad_norm: norm, tokens: tokens_per_step, seconds, elapsed_s }, Some(&progress))?;
         last_loss = Some(loss);
-        run.metrics.append(&MetricRecord::Train {
-            step: done,
-            loss,
-            lr,
-            grad_norm: norm,
-            tokens_per_s: tokens_per_step / seconds,
-            elapsed_s: wall.elapsed().as_secs_f64(),
-        })?;
-        progress.update(done, loss, tokens_per_step / seconds);
 
         if done % args.eval_every == 0 || done == args.steps {
             let eval_seed = args.seed.wrapping_add(0x5eed);

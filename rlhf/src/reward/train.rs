@@ -43,7 +43,7 @@ use super::report::{
 use super::score::score_examples;
 use super::trunk::RewardModel;
 use crate::labeling::{load_labeled, LabeledRanking};
-use crate::run::{interrupt, peak_memory_bytes, MetricRecord, Progress, RunDir, RunError, Summary};
+use crate::run::{interrupt, peak_memory_bytes, MetricRecord, Progress, RunDir, RunError, Summary, TrainStep};
 
 /// Settings of a reward-model training run. [`Default`] gives the pipeline's: one epoch over the world
 /// rankings `rlhf rank` collects by default (3,000 prompts x K = 6, 18,000 answers), about two minutes
@@ -371,21 +371,10 @@ fn train_from<B: RewardBase>(
         tokens_run += tokens;
         steps_run += 1;
         let done = step + 1;
-        if !loss_value.is_finite() {
-            return Err(format!("step {done}: the loss is {loss_value}; lower --lr").into());
-        }
+        let elapsed_s = wall.elapsed().as_secs_f64();
+        let logged = TrainStep { step: done, loss: loss_value, lr, grad_norm: norm, tokens: tokens as f64, seconds, elapsed_s };
+        run.log_train_step(&logged, progress.as_ref())?;
         last_loss = Some(loss_value);
-        run.metrics.append(&MetricRecord::Train {
-            step: done,
-            loss: loss_value,
-            lr,
-            grad_norm: norm,
-            tokens_per_s: tokens as f64 / seconds,
-            elapsed_s: wall.elapsed().as_secs_f64(),
-        })?;
-        if let Some(p) = &progress {
-            p.update(done, loss_value, tokens as f64 / seconds);
-        }
         let stop = interrupt::requested() || options.stop_after == Some(done);
         if done % options.eval_every == 0 || done == total_steps || stop {
             let (t, h) = (evaluate(&model, train_eval)?, evaluate(&model, &held)?);

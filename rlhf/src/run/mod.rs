@@ -31,6 +31,25 @@ pub use summary::{peak_memory_bytes, Summary};
 /// The error type of the run folder and the training commands.
 pub type RunError = Box<dyn std::error::Error + Send + Sync>;
 
+/// One finished optimizer step, as [`RunDir::log_train_step`] records it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainStep {
+    /// The step just taken (1-based).
+    pub step: u64,
+    /// Mean loss over its micro-batches.
+    pub loss: f32,
+    /// The learning rate used.
+    pub lr: f32,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f32,
+    /// Tokens the step trained on.
+    pub tokens: f64,
+    /// Seconds the step took.
+    pub seconds: f64,
+    /// Seconds since the run (or its resumed part) started.
+    pub elapsed_s: f64,
+}
+
 /// A run folder: where a training stage keeps its metrics, chart, summary and checkpoints.
 pub struct RunDir {
     root: PathBuf,
@@ -63,6 +82,28 @@ impl RunDir {
         self.root.join("model")
     }
 
+    /// Logs a finished optimizer step: a non-finite loss stops the run with advice (training on would
+    /// only spread NaN through the weights and the next checkpoint); otherwise its `metrics.jsonl` line
+    /// is appended and the progress bar, if any, moves.
+    pub fn log_train_step(&mut self, step: &TrainStep, progress: Option<&Progress>) -> Result<(), RunError> {
+        if !step.loss.is_finite() {
+            return Err(format!("step {}: the loss is {}; lower --lr", step.step, step.loss).into());
+        }
+        let tokens_per_s = step.tokens / step.seconds;
+        self.metrics.append(&MetricRecord::Train {
+            step: step.step,
+            loss: step.loss,
+            lr: step.lr,
+            grad_norm: step.grad_norm,
+            tokens_per_s,
+            elapsed_s: step.elapsed_s,
+        })?;
+        if let Some(p) = progress {
+            p.update(step.step, step.loss, tokens_per_s);
+        }
+        Ok(())
+    }
+
     /// Writes `loss.svg` from everything in `metrics.jsonl` (resumed runs included) and `summary.json`.
     pub fn finish(&self, summary: &Summary) -> Result<(), RunError> {
         let records = metrics::read_all(&self.root.join("metrics.jsonl"))?;
@@ -87,4 +128,23 @@ pub fn resolve_model_dir(dir: &Path) -> Result<PathBuf, RunError> {
         return Ok(dir.join("model"));
     }
     Err(format!("{}: neither a model folder (config.json + model.safetensors) nor a run folder with model/", dir.display()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_logged_with_its_rate_and_a_non_finite_loss_stops_the_run_unlogged() {
+        let dir = std::env::temp_dir().join(format!("rlhf_run_log_step_{}", std::process::id()));
+        let mut run = RunDir::open(&dir, true).unwrap();
+        let step = TrainStep { step: 3, loss: 1.5, lr: 1e-3, grad_norm: 0.5, tokens: 800.0, seconds: 2.0, elapsed_s: 7.0 };
+        run.log_train_step(&step, None).unwrap();
+        let nan = TrainStep { step: 4, loss: f32::NAN, ..step };
+        let err = run.log_train_step(&nan, None).unwrap_err().to_string();
+        assert!(err.contains("step 4") && err.contains("lower --lr"), "{err}");
+        let records = metrics::read_all(&dir.join("metrics.jsonl")).unwrap();
+        assert_eq!(records, vec![MetricRecord::Train { step: 3, loss: 1.5, lr: 1e-3, grad_norm: 0.5, tokens_per_s: 400.0, elapsed_s: 7.0 }]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

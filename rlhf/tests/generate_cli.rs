@@ -1,11 +1,10 @@
 //! `rlhf generate` on a model folder written by `rlhf pretrain` and on a HF GPT-2 folder: the KV cache and
 //! the full re-run print the same text, batches print one JSON line per prompt, errors are messages.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn stdout(out: &Output) -> String {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));

@@ -3,22 +3,17 @@
 //! --labeler dataset`, re-imports adding nothing; the reward model's encoding skips and counts text a
 //! character vocabulary cannot encode; the real preference data in `../shared/data/preferences/` imports.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use rlhf::data::{ChatTokenizer, Role};
 use rlhf::labeling::{import_file, load_labeled, DatasetFormat, LabeledRanking};
 use rlhf::reward::examples::encode_rankings;
 use rlhf::reward::Ranking;
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rlhf_labeling_dataset_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("rlhf_labeling_dataset", name)
 }
 
 fn import(data: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {

@@ -2,22 +2,18 @@
 //! the run folder has its files, a stopped run resumed gives the same weights bit for bit as an
 //! uninterrupted one, and bad options fail with a message.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir, Gpt, GptConfig};
 use rlhf::data::ChatTokenizer;
 use rlhf::reward::{reward_model_from_policy, save_reward_dir};
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rlhf_ppo_cli_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("rlhf_ppo_cli", name)
 }
 
 /// A tiny policy folder, a reward-model folder made from it, and a prompts file.

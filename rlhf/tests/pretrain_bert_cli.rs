@@ -2,31 +2,13 @@
 //! beats the unigram baseline in a few seconds, the run folder has its files, a stopped run resumed gives
 //! the same weights bit for bit, `rlhf fill-mask` loads the model folder, bad input fails with a message.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::{corpus, rlhf};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rlhf_pretrain_bert_cli_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A small corpus with structure to learn: a few sentences in a seeded random order.
-fn corpus(dir: &Path) -> PathBuf {
-    let sentences = ["the cat sat on the mat. ", "a dog ran in the park. ", "we like to read books. ", "it is cold today. "];
-    let mut state = 12345u64;
-    let mut text = String::new();
-    for _ in 0..600 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        text.push_str(sentences[(state >> 33) as usize % sentences.len()]);
-    }
-    let path = dir.join("corpus.txt");
-    std::fs::write(&path, text).unwrap();
-    path
+    common::fresh_dir("rlhf_pretrain_bert_cli", name)
 }
 
 const TINY: &[&str] = &[

@@ -2,22 +2,17 @@
 //! run (stopped after a few rankings, or killed mid-line) resumes to exactly the file an uninterrupted run
 //! writes; bad arguments fail with a message.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir, Gpt, GptConfig};
 use rlhf::data::ChatTokenizer;
 use rlhf::labeling::load_labeled;
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rlhf_rank_resume_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("rlhf_rank_resume", name)
 }
 
 fn tiny_policy(dir: &Path) -> PathBuf {

@@ -5,7 +5,7 @@
 //! `rlhf pg` / `rlhf ppo` optimise a BERT reward model read from the answers' text, and (when python3 with
 //! torch and transformers is installed) `transformers` scores the saved folder as we do.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use autograd::nn::Module;
 use autograd::no_grad;
@@ -25,15 +25,11 @@ use rlhf::world::demos::demo_response;
 use rlhf::world::rng::WorldRng;
 use rlhf::world::{DemoConfig, Split, World};
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rlhf_reward_bert_trunk_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("rlhf_reward_bert_trunk", name)
 }
 
 fn world_vocab() -> WordPiece {

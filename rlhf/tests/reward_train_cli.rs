@@ -13,15 +13,11 @@ use rlhf::world::demos::demo_response;
 use rlhf::world::rng::WorldRng;
 use rlhf::world::{DemoConfig, Split, World};
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rlhf_reward_train_cli_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("rlhf_reward_train_cli", name)
 }
 
 /// A tiny random chat GPT folder with the world tokenizer (the "SFT model").

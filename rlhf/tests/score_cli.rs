@@ -1,16 +1,14 @@
 //! `rlhf score`: per-token log-probabilities as JSON, and `--grad-out` gradients under the checkpoint's
 //! tensor names, equal to the library's own backward pass on the same text.
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 
 use autograd::nn::Module;
 use engine::{io::safetensors, Tensor};
 use models::gpt::load_hf_dir;
 use models::tokenizer::{AnyTokenizer, CharTokenizer};
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/tests/fixtures/gpt2_tiny")

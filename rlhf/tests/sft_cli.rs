@@ -3,21 +3,17 @@
 //! JSONL line stops the run before training with its file and line; a model without room for the chat
 //! special tokens is refused with an explanation.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use engine::rng::Rng;
 use models::gpt::{save_hf_dir, save_tokenizer_to_dir, Gpt, GptConfig};
 use rlhf::data::ChatTokenizer;
 
-fn rlhf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
-}
+mod common;
+use common::rlhf;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rlhf_sft_cli_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("rlhf_sft_cli", name)
 }
 
 /// A random tiny GPT with the world's character tokenizer, saved as a model folder; `vocab` overrides the

@@ -1,0 +1,33 @@
+//! Helpers the command-line tests share: running the `rlhf` binary as a user would, a fresh folder per
+//! test, a small corpus with structure to learn. (`mod common;` in a test file; not every file uses all.)
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Runs the `rlhf` binary with `args` and no stdin.
+pub fn rlhf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rlhf")).args(args).stdin(Stdio::null()).output().expect("rlhf runs")
+}
+
+/// An empty folder `<temp>/<test>_<pid>_<name>`, emptied first if an earlier run left it.
+pub fn fresh_dir(test: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{test}_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A small corpus with structure to learn: a few sentences in a seeded random order, written to
+/// `dir/corpus.txt`.
+pub fn corpus(dir: &Path) -> PathBuf {
+    let sentences = ["the cat sat on the mat. ", "a dog ran in the park. ", "we like to read books. ", "it is cold today. "];
+    let mut state = 12345u64;
+    let mut text = String::new();
+    for _ in 0..600 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        text.push_str(sentences[(state >> 33) as usize % sentences.len()]);
+    }
+    let path = dir.join("corpus.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}

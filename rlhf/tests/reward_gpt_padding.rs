@@ -8,7 +8,9 @@ use engine::{DType, Tensor};
 use models::gpt::{Gpt, GptConfig};
 use rlhf::data::{ChatTokenizer, Conversation};
 use rlhf::reward::examples::reward_row;
-use rlhf::reward::{load_reward_dir, pack_kwise, reward_model_from_policy, save_reward_dir, GptRewardModel, KwiseExample, Padding, Ranking};
+use rlhf::reward::{load_reward_dir, pack_kwise, reward_model_from_policy, save_reward_dir, GptRewardModel, Padding};
+
+mod common;
 
 fn tiny_reward_model(seed: u64) -> (GptRewardModel, ChatTokenizer) {
     let tok = ChatTokenizer::for_world();
@@ -20,19 +22,6 @@ fn tiny_reward_model(seed: u64) -> (GptRewardModel, ChatTokenizer) {
     config.vocab_size = tok.vocab_size();
     let policy = Gpt::new(config, &mut Rng::new(seed)).unwrap();
     (reward_model_from_policy(&policy, &mut Rng::new(seed + 1)).unwrap(), tok)
-}
-
-/// Two prompts of different lengths, with answers of very different lengths (so padding differs a lot).
-fn examples(tok: &ChatTokenizer) -> Vec<KwiseExample> {
-    let make = |prompt: &str, answers: &[&str], order: &[usize]| {
-        let c = Conversation::from_prompt(prompt);
-        let rows: Vec<(Vec<u32>, Vec<u32>)> = answers.iter().map(|a| reward_row(tok, &c, a, 96).unwrap()).collect();
-        KwiseExample { prompt: rows[0].0.clone(), answers: rows.into_iter().map(|r| r.1).collect(), ranking: Ranking::from_order(order) }
-    };
-    vec![
-        make("What is 47 plus 38?", &["85", "Sure! 47 + 38 = 85.", "It is 84, I think, but let me explain at some length why.", "84"], &[1, 0, 3, 2]),
-        make("Reverse the word cat.", &["tac", "Sure! cat reversed is tac."], &[1, 0]),
-    ]
 }
 
 fn alone(model: &GptRewardModel, ids: &[u32]) -> f32 {
@@ -47,7 +36,7 @@ fn alone(model: &GptRewardModel, ids: &[u32]) -> f32 {
 #[test]
 fn left_and_right_padding_give_each_row_its_unpadded_reward() {
     let (model, tok) = tiny_reward_model(3);
-    let ex = examples(&tok);
+    let ex = common::reward_examples(&tok);
     let pad = tok.pad_id();
     let expected: Vec<f32> = ex.iter().flat_map(|e| e.answers.iter().map(|a| alone(&model, &[e.prompt.clone(), a.clone()].concat())).collect::<Vec<_>>()).collect();
     for padding in [Padding::Right, Padding::Left] {
@@ -76,7 +65,7 @@ fn left_and_right_padding_give_each_row_its_unpadded_reward() {
 #[test]
 fn left_and_right_padded_batches_give_the_same_loss_and_gradients() {
     let (model, tok) = tiny_reward_model(5);
-    let ex = examples(&tok);
+    let ex = common::reward_examples(&tok);
     let mut results = Vec::new();
     for padding in [Padding::Right, Padding::Left] {
         let batch = pack_kwise(&ex, tok.pad_id(), padding, None).unwrap();

@@ -167,8 +167,9 @@ impl Gpt {
         logprobs.gather(-1, &next)?.squeeze(-1)
     }
 
-    /// `x [.., C] -> logits [.., vocab]` through the tied head.
-    fn lm_head(&self, x: &Var) -> Result<Var> {
+    /// `x [.., C] -> logits [.., vocab]` through the tied head (`x wte^T`); `x` is [`Gpt::hidden_states`]'s
+    /// output.
+    pub fn lm_head(&self, x: &Var) -> Result<Var> {
         x.matmul(&self.wte.weight.var().t()?)
     }
 

@@ -90,6 +90,10 @@ pub struct RewardTrainArgs {
     /// Train only the last N blocks of the trunk (and the head); the rest stays frozen.
     #[arg(long)]
     pub train_layers: Option<usize>,
+    /// Add the answer-likelihood feature: the score also counts the trunk's own log-likelihood of the
+    /// answer, with a learned weight (GPT trunks only; see `RewardModel`).
+    #[arg(long)]
+    pub likelihood_feature: bool,
     /// Longest prompt + answer in tokens (default: the model's context).
     #[arg(long)]
     pub max_len: Option<usize>,
@@ -150,6 +154,7 @@ pub fn run(args: &RewardArgs) -> Result<(), RunError> {
                 seed: a.seed,
                 trunk_layers: a.trunk_layers,
                 train_layers: a.train_layers,
+                likelihood_feature: a.likelihood_feature,
                 max_len: a.max_len,
                 fold_chars: a.fold_chars,
                 timed_prompts: a.timed_prompts,

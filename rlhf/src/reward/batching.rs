@@ -45,6 +45,9 @@ pub struct KwiseBatch {
     pub position_ids: Tensor,
     /// I64 `[B]`: the column of each row's last real token.
     pub last_index: Tensor,
+    /// F32 `[B, T - 1]`: 1 where `input_ids[b, t + 1]` is an answer token (next-token target layout; the
+    /// reward model's answer-likelihood feature sums over these).
+    pub answer_mask: Tensor,
     /// The real length of each row (after truncation).
     pub lengths: Vec<usize>,
     /// Each prompt's rows and ranking, for [`super::ranking_loss`].
@@ -70,13 +73,17 @@ impl KwiseBatch {
 /// let right = pack_kwise(&[ex.clone()], 0, Padding::Right, None)?;
 /// assert_eq!(right.input_ids.to_vec::<i64>()?, vec![5, 6, 7, 0, 0, 5, 6, 8, 9, 10]);
 /// assert_eq!(right.last_index.to_vec::<i64>()?, vec![2, 4]);
+/// // Targets 0..4 predict columns 1..5; the answers are columns 2 and 2..5.
+/// assert_eq!(right.answer_mask.to_vec::<f32>()?, vec![0., 1., 0., 0., 0., 1., 1., 1.]);
 /// let left = pack_kwise(&[ex], 0, Padding::Left, None)?;
 /// assert_eq!(left.input_ids.to_vec::<i64>()?, vec![0, 0, 5, 6, 7, 5, 6, 8, 9, 10]);
 /// assert_eq!(left.last_index.to_vec::<i64>()?, vec![4, 4]);
+/// assert_eq!(left.answer_mask.to_vec::<f32>()?, vec![0., 0., 0., 1., 0., 1., 1., 1.]);
 /// # Ok::<(), engine::Error>(())
 /// ```
 pub fn pack_kwise(examples: &[KwiseExample], pad_id: u32, padding: Padding, max_len: Option<usize>) -> Result<KwiseBatch> {
     let mut rows: Vec<Vec<u32>> = Vec::new();
+    let mut answer_lens: Vec<usize> = Vec::new();
     let mut groups = Vec::with_capacity(examples.len());
     for ex in examples {
         ex.ranking.validate()?;
@@ -100,6 +107,7 @@ pub fn pack_kwise(examples: &[KwiseExample], pad_id: u32, padding: Padding, max_
             if row.is_empty() {
                 return Err(Error::op("pack_kwise", "an empty row (empty prompt and answer) has no last token"));
             }
+            answer_lens.push(answer.len().min(row.len()));
             rows.push(row);
         }
     }
@@ -126,8 +134,21 @@ pub fn pack_kwise(examples: &[KwiseExample], pad_id: u32, padding: Padding, max_
             }
         }
     }
+    // Answer tokens sit at the end of each row's real tokens; target column c predicts column c + 1.
+    let targets = t.saturating_sub(1);
+    let mut answer_mask = vec![0f32; b * targets];
+    for (i, (row, &a)) in rows.iter().zip(&answer_lens).enumerate() {
+        let end = match padding {
+            Padding::Right => row.len(),
+            Padding::Left => t,
+        };
+        for column in (end - a).max(1)..end {
+            answer_mask[i * targets + column - 1] = 1.0;
+        }
+    }
     Ok(KwiseBatch {
         input_ids: Tensor::from_vec(ids, &[b, t])?,
+        answer_mask: Tensor::from_vec(answer_mask, &[b, targets])?,
         attention_mask: Tensor::from_vec(mask, &[b, t])?,
         position_ids: Tensor::from_vec(pos, &[b, t])?,
         last_index: Tensor::from_vec(last, &[b])?,

@@ -58,6 +58,11 @@ impl RewardBase for BertBase {
         self.encoder.encode_rankings(records, max_len)
     }
 
+    fn encode_one(&self, conversation: &crate::data::Conversation, answer: &str, max_len: usize) -> Result<(Vec<u32>, Vec<u32>), RunError> {
+        let (prompt, mut answers) = self.encoder.encode(conversation, std::slice::from_ref(&answer.to_string()), max_len);
+        Ok((prompt, answers.remove(0)))
+    }
+
     fn start_model(&mut self, trunk_layers: Option<usize>, rng: &mut Rng) -> Result<BertRewardModel, RunError> {
         let mut bert = self.bert.take().ok_or("the base model was already used")?;
         if let Some(n) = trunk_layers {

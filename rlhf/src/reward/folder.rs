@@ -1,6 +1,7 @@
 //! Reward-model folders for the GPT trunk, in Hugging Face's `GPT2ForSequenceClassification` layout:
 //! `config.json` (the GPT-2 config with `num_labels: 1`), `model.safetensors` holding `transformer.*` and
-//! `score.weight [1, C]` (plus our `score.bias [1]`, which carries the normalisation offset), and the
+//! `score.weight [1, C]` (plus our `score.bias [1]`, which carries the normalisation offset, and
+//! `score.likelihood [1]` when the model has the answer-likelihood feature), and the
 //! tokenizer files. The same folder serves as PPO's value model (critic) initialisation: the head read at
 //! every token instead of the last.
 use std::collections::BTreeMap;
@@ -98,6 +99,9 @@ pub fn load_reward_dir(dir: impl AsRef<Path>) -> Result<GptRewardModel> {
     }
     if !state.contains_key("score.weight") {
         return Err(Error::io(&weights, "no score.weight: not a reward-model folder (a GPT language model?)"));
+    }
+    if state.contains_key("score.likelihood") {
+        model = model.with_likelihood_feature(0.0)?; // the saved weight is loaded just below
     }
     model.load_state_dict(&state).map_err(|e| Error::io(&weights, e.to_string()))?;
     model.trunk.config.dropout = 0.0;

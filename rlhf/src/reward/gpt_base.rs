@@ -50,6 +50,10 @@ impl RewardBase for GptBase {
         encode_rankings(&self.tok, records, max_len)
     }
 
+    fn encode_one(&self, conversation: &crate::data::Conversation, answer: &str, max_len: usize) -> Result<(Vec<u32>, Vec<u32>), RunError> {
+        Ok(super::examples::reward_row(&self.tok, conversation, answer, max_len).map_err(|e| e.to_string())?)
+    }
+
     fn start_model(&mut self, trunk_layers: Option<usize>, rng: &mut Rng) -> Result<GptRewardModel, RunError> {
         let policy = self.policy.take().ok_or("the base model was already used")?;
         let mut model = reward_model_from_policy(&policy, rng)?;

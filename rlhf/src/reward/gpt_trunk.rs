@@ -20,6 +20,16 @@ impl RewardTrunk for Gpt {
         let (key_padding, positions) = padding_and_positions(attention_mask)?;
         self.hidden_states(input_ids, Some(&key_padding), Some(&positions))
     }
+
+    fn next_token_logprobs(&self, hidden: &Var, input_ids: &Tensor) -> Result<Option<Var>> {
+        let t = input_ids.shape()[1];
+        if t < 2 {
+            return Err(Error::op("next_token_logprobs", "needs at least 2 tokens per row"));
+        }
+        let logits = self.lm_head(&hidden.narrow(1, 0, t - 1)?.contiguous()?)?; // [B, T-1, V]
+        let next = input_ids.narrow(1, 1, t - 1)?.contiguous()?;
+        Ok(Some(crate::rl::logprobs::token_logprobs(&logits, &next)?))
+    }
 }
 
 /// From an I64 attention mask `[B, T]` (1 = real): the U8 key-padding mask and position ids that count

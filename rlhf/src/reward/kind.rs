@@ -67,6 +67,11 @@ pub trait RewardBase {
     /// Labeled rankings as examples of rows of at most `max_len` tokens, with what was left out.
     fn encode(&self, records: &[LabeledRanking], max_len: usize) -> EncodedRankings;
 
+    /// One answer to `conversation` as ids `(prompt, answer)`, encoded alone, exactly as
+    /// [`super::RewardScorer`] (and so `rlhf reward score` and PPO) will encode it. A K-wise row can differ
+    /// when it is too long: BERT cuts a group's prompt for the group's longest answer.
+    fn encode_one(&self, conversation: &crate::data::Conversation, answer: &str, max_len: usize) -> Result<(Vec<u32>, Vec<u32>), RunError>;
+
     /// The reward model to train: the base's weights (only its first `trunk_layers` blocks when set) and a
     /// fresh head drawn from `rng`. Takes the weights out of the base: call it once.
     fn start_model(&mut self, trunk_layers: Option<usize>, rng: &mut Rng) -> Result<RewardModel<Self::Trunk>, RunError>;

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use autograd::checkpoint::{load_checkpoint, save_checkpoint, TrainState, CHECKPOINT_JSON};
 use autograd::nn::Module;
-use autograd::optim::{clip_grad_norm, grad_norm, AdamW, AdamWOptions, LrSchedule, Optimizer};
+use autograd::optim::{clip_grad_norm, decay_groups, grad_norm, AdamW, AdamWOptions, LrSchedule, Optimizer, ParamGroup};
 use engine::rng::Rng;
 use serde::Serialize;
 use serde_json::json;
@@ -33,6 +33,7 @@ use serde_json::json;
 use super::batching::{pack_kwise, KwiseExample, Padding};
 use super::bert_base::BertBase;
 use super::examples::split_held_out;
+use super::loss::Ranking;
 use super::gpt_base::GptBase;
 use super::kind::{model_kind, ModelKind, RewardBase};
 use super::normalize::normalization_bias;
@@ -86,6 +87,9 @@ pub struct RewardTrainOptions {
     /// Train only the last N blocks (with the final norm, BERT's pooler, and the head); the embeddings and
     /// the blocks below stay as the base model left them. `None`: train everything.
     pub train_layers: Option<usize>,
+    /// Add the answer-likelihood feature (GPT trunks: [`super::RewardModel::with_likelihood_feature`]),
+    /// starting at weight 1 and learned at [`LIKELIHOOD_LR_SCALE`] times the learning rate.
+    pub likelihood_feature: bool,
     /// Longest row (prompt + answer) in tokens; default and maximum: the model's context.
     pub max_len: Option<usize>,
     /// Rewrite texts in the world's characters ([`super::examples::fold_to_world_chars`]) instead of
@@ -126,6 +130,7 @@ impl Default for RewardTrainOptions {
             seed: 1337,
             trunk_layers: None,
             train_layers: None,
+            likelihood_feature: false,
             max_len: None,
             fold_chars: false,
             timed_prompts: 16,
@@ -135,6 +140,9 @@ impl Default for RewardTrainOptions {
         }
     }
 }
+
+/// The learning-rate multiplier of the answer-likelihood feature's weight.
+pub const LIKELIHOOD_LR_SCALE: f32 = 10.0;
 
 /// The reward stage's own figures (`summary.json`'s `"extra"`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -155,6 +163,8 @@ pub struct RewardFigures {
     pub train_prompts: usize,
     /// Training pairs per epoch.
     pub train_pairs: usize,
+    /// The rankings files read, in order.
+    pub rankings_files: Vec<String>,
     /// Rankings read from the files.
     pub rankings_read: usize,
     /// Rankings left out because the tokenizer cannot encode them (e.g. characters outside a character vocabulary).
@@ -271,12 +281,23 @@ fn train_from<B: RewardBase>(
     }
     let train_eval = &train[..train.len().min(TRAIN_EVAL_PROMPTS)];
 
-    let model = base.start_model(options.trunk_layers, &mut Rng::new(options.seed))?;
+    let mut model = base.start_model(options.trunk_layers, &mut Rng::new(options.seed))?;
+    if options.likelihood_feature {
+        model = model.with_likelihood_feature(1.0)?;
+    }
     if let Some(n) = options.train_layers {
         B::freeze_below(&model, n)?;
     }
     let adam = AdamWOptions { lr: options.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-    let mut opt = AdamW::for_module(&model, options.weight_decay, adam);
+    let mut groups = decay_groups(&model, options.weight_decay);
+    // One scalar moves by about one learning rate per Adam step: too slow at 3e-4 to reach the few units
+    // the likelihood's weight needs in a few hundred steps, so it gets its own, larger rate.
+    let (likelihood, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut groups[1].params).into_iter().partition(|(n, _)| n == "score.likelihood");
+    groups[1].params = rest;
+    if !likelihood.is_empty() {
+        groups.push(ParamGroup::new(likelihood, 0.0).with_lr_scale(LIKELIHOOD_LR_SCALE));
+    }
+    let mut opt = AdamW::new(groups, adam);
     let steps_per_epoch = train.len().div_ceil(options.batch_prompts) as u64;
     let total_steps = steps_per_epoch * options.epochs as u64;
     let fingerprint = data_fingerprint(&train, &held);
@@ -293,6 +314,9 @@ fn train_from<B: RewardBase>(
     if let Some(n) = options.train_layers {
         // Only when set, so checkpoints made before the option existed still resume.
         run_config["train_layers"] = json!(n);
+    }
+    if options.likelihood_feature {
+        run_config["likelihood_feature"] = json!(true);
     }
     let mut start_step = 0;
     if resuming {
@@ -406,9 +430,18 @@ fn train_from<B: RewardBase>(
         None => (evaluate(&model, train_eval)?, evaluate(&model, &held)?), // resumed at the end: nothing ran
     };
 
-    // Normalisation: the rankings' responses are the SFT model's answers; centre their rewards at 0.
+    // Normalisation: the rankings' responses are the SFT model's answers; centre their rewards at 0, each
+    // answer encoded alone as the scorer will see it.
+    let mut singles: Vec<KwiseExample> = Vec::new();
+    for &i in &encoded.source {
+        let conversation = records[i].conversation();
+        for answer in &records[i].responses {
+            let (prompt, ids) = base.encode_one(&conversation, answer, max_len)?;
+            singles.push(KwiseExample { prompt, answers: vec![ids], ranking: Ranking::from_order(&[0]) });
+        }
+    }
+    let all_scores = score_examples(&model, &singles, pad, PADDING, max_len, 32)?;
     let all: Vec<KwiseExample> = train.iter().chain(&held).cloned().collect();
-    let all_scores = score_examples(&model, &all, pad, PADDING, max_len, 32)?;
     let bias = normalization_bias(&all_scores)?;
     model.add_to_bias(bias)?;
     let model_dir = run.model_dir();
@@ -447,6 +480,7 @@ fn train_from<B: RewardBase>(
         train_accuracy: train_eval_result.accuracy,
         train_prompts: train.len(),
         train_pairs: passes.pairwise / 2,
+        rankings_files: options.rankings.iter().map(|p| p.display().to_string()).collect(),
         rankings_read: records.len(),
         skipped_unencodable: encoded.unencodable.len(),
         skipped_unencodable_example: encoded.unencodable.first().map(|(i, why)| format!("ranking {}: {why}", i + 1)),

@@ -24,6 +24,13 @@ pub trait RewardTrunk: Module {
     /// `input_ids` I64 `[B, T]` and `attention_mask` I64 `[B, T]` (1 = real token) -> hidden `[B, T, H]`.
     /// Padding must not change the hidden states of real tokens (mask it out of attention).
     fn forward_hidden(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Var>;
+
+    /// `log p(ids[b, t + 1] | ids[b, ..= t])`, `[B, T - 1]`, read from `hidden` (this trunk's
+    /// [`RewardTrunk::forward_hidden`] output) through the trunk's language-model head; `None` for a trunk
+    /// with no such head (an encoder).
+    fn next_token_logprobs(&self, _hidden: &Var, _input_ids: &Tensor) -> Result<Option<Var>> {
+        Ok(None)
+    }
 }
 
 impl RewardTrunk for BertModel {
@@ -40,9 +47,18 @@ impl RewardTrunk for BertModel {
     }
 }
 
-/// A reward model: `r = head(trunk(ids)[last real token])`, one scalar per row.
+/// A reward model: `r = head(trunk(ids)[last real token])`, one scalar per row; with the answer-likelihood
+/// feature, `r = head(..) + w · Σ_answer log p_trunk(token)`.
 ///
-/// Parameters are named `trunk.*` and `score.*` (the head: `score.weight [1, H]`, `score.bias [1]`).
+/// **Why the likelihood feature.** A small reward model read at its last token judges style and cannot
+/// tell `Sure! 81 is larger.` from `Sure! 73 is larger.`, yet the same trunk, as the SFT language model
+/// it was, gives the right answer more probability: on the default pipeline's held-out answers, the SFT
+/// model's log-likelihood of an answer orders 8 in 10 right/wrong pairs correctly where the plain reward
+/// model is at chance. The feature hands the head that knowledge through the trunk's tied LM head; `w`
+/// is learned with the rest from the rankings (and the trunk's likelihoods are tuned with them).
+///
+/// Parameters are named `trunk.*` and `score.*` (the head: `score.weight [1, H]`, `score.bias [1]`, and
+/// with the feature `score.likelihood [1]`).
 ///
 /// ```
 /// use engine::rng::Rng;
@@ -65,6 +81,8 @@ pub struct RewardModel<T: RewardTrunk> {
     pub trunk: T,
     /// The scalar head `Linear(H, 1)`.
     pub head: Linear,
+    /// The weight `w` of the answer-likelihood feature (`None`: no feature).
+    pub likelihood: Option<Parameter>,
 }
 
 impl<T: RewardTrunk> RewardModel<T> {
@@ -73,7 +91,22 @@ impl<T: RewardTrunk> RewardModel<T> {
     pub fn new(trunk: T, rng: &mut Rng) -> Result<RewardModel<T>> {
         let h = trunk.hidden_size();
         let head = Linear::new_normal(h, 1, true, 1.0 / ((h + 1) as f32).sqrt(), rng)?;
-        Ok(RewardModel { trunk, head })
+        Ok(RewardModel { trunk, head, likelihood: None })
+    }
+
+    /// Adds the answer-likelihood feature with weight `w` (see the type's documentation); an error for a
+    /// trunk without a language-model head.
+    pub fn with_likelihood_feature(mut self, w: f32) -> Result<RewardModel<T>> {
+        let probe = Tensor::zeros(&[1, 2], engine::DType::I64)?;
+        let hidden = {
+            let _guard = autograd::no_grad();
+            self.trunk.forward_hidden(&probe, &Tensor::ones(&[1, 2], engine::DType::I64)?)?
+        };
+        if self.trunk.next_token_logprobs(&hidden, &probe)?.is_none() {
+            return Err(Error::op("RewardModel", "the answer-likelihood feature needs a trunk with a language-model head (a GPT, not BERT)"));
+        }
+        self.likelihood = Some(Parameter::new(Tensor::from_vec(vec![w], &[1])?, autograd::ParamKind::Other));
+        Ok(self)
     }
 
     /// Scores at every position: `[B, T]` (padding positions hold meaningless values).
@@ -82,9 +115,28 @@ impl<T: RewardTrunk> RewardModel<T> {
         self.head.forward(&hidden)?.squeeze(-1) // [B, T, 1] -> [B, T]
     }
 
-    /// Rewards `[B]`, read at `last_index` (I64 `[B]`, each row's last real token).
+    /// Rewards `[B]`, read at `last_index` (I64 `[B]`, each row's last real token). A model with the
+    /// answer-likelihood feature needs to know where the answers are: use [`RewardModel::rewards_masked`].
     pub fn rewards(&self, input_ids: &Tensor, attention_mask: &Tensor, last_index: &Tensor) -> Result<Var> {
-        last_token_values(&self.token_scores(input_ids, attention_mask)?, last_index)
+        self.rewards_masked(input_ids, attention_mask, last_index, None)
+    }
+
+    /// [`RewardModel::rewards`] with `answer_mask` F32 `[B, T - 1]`: 1 where `input_ids[b, t + 1]` is an
+    /// answer token (the layout of next-token targets), which the likelihood feature sums over.
+    pub fn rewards_masked(&self, input_ids: &Tensor, attention_mask: &Tensor, last_index: &Tensor, answer_mask: Option<&Tensor>) -> Result<Var> {
+        let hidden = self.trunk.forward_hidden(input_ids, attention_mask)?; // [B, T, H]
+        let head = last_token_values(&self.head.forward(&hidden)?.squeeze(-1)?, last_index)?; // [B]
+        let Some(w) = &self.likelihood else {
+            return Ok(head);
+        };
+        let mask = answer_mask.ok_or_else(|| Error::op("RewardModel", "the answer-likelihood feature needs the answer mask (rewards_masked, rewards_for)"))?;
+        let (b, t) = (input_ids.shape()[0], input_ids.shape()[1]);
+        if mask.shape() != [b, t.saturating_sub(1)] {
+            return Err(Error::op("RewardModel", format!("answer mask {:?} for ids {:?}: expected [{b}, {}]", mask.shape(), input_ids.shape(), t.saturating_sub(1))));
+        }
+        let logprobs = self.trunk.next_token_logprobs(&hidden, input_ids)?.ok_or_else(|| Error::op("RewardModel", "the trunk has no language-model head"))?;
+        let answer_loglik = logprobs.mul(&Var::constant(mask.to_dtype(engine::DType::F32)?))?.sum(&[-1], false)?; // [B]
+        head.add(&answer_loglik.mul(&w.var())?)
     }
 
     /// Rewards `[B]` of a packed batch; an error when the trunk cannot take the batch's padding side.
@@ -92,7 +144,7 @@ impl<T: RewardTrunk> RewardModel<T> {
         if batch.padding == Padding::Left && !self.trunk.supports_left_padding() {
             return Err(Error::op("RewardModel", "this trunk needs right padding (its positions count from column 0)"));
         }
-        self.rewards(&batch.input_ids, &batch.attention_mask, &batch.last_index)
+        self.rewards_masked(&batch.input_ids, &batch.attention_mask, &batch.last_index, Some(&batch.answer_mask))
     }
 
     /// The ranking loss of a packed batch and its rewards `[B]` (each answer run once).
@@ -113,5 +165,8 @@ impl<T: RewardTrunk> Module for RewardModel<T> {
     fn visit_parameters(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
         self.trunk.visit_parameters(&join_name(prefix, "trunk"), f);
         self.head.visit_parameters(&join_name(prefix, "score"), f);
+        if let Some(w) = &self.likelihood {
+            f(&join_name(prefix, "score.likelihood"), w);
+        }
     }
 }

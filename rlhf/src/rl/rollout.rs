@@ -216,9 +216,10 @@ pub trait AnswerScorer {
 }
 
 impl AnswerScorer for GptRewardModel {
-    /// The reward model's scalar at each answer's last token (its `<|end|>` when it finished).
+    /// The reward model's scalar at each answer's last token (its `<|end|>` when it finished), plus its
+    /// answer-likelihood feature when it has one.
     fn score(&self, batch: &PaddedBatch, _rollouts: &[&Rollout]) -> Result<Vec<f32>> {
         let _guard = no_grad();
-        self.rewards(&batch.ids, &batch.attention, &batch.last_index)?.into_tensor().to_vec_f32()
+        self.rewards_masked(&batch.ids, &batch.attention, &batch.last_index, Some(&batch.mask))?.into_tensor().to_vec_f32()
     }
 }

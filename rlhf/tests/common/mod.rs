@@ -1,5 +1,5 @@
 //! Helpers the command-line tests share: running the `rlhf` binary as a user would, a fresh folder per
-//! test, a small corpus with structure to learn. (`mod common;` in a test file; not every file uses all.)
+//! test, a small corpus with structure to learn, K-wise reward examples. (`mod common;` in a test file; not every file uses all.)
 #![allow(dead_code)]
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -30,4 +30,19 @@ pub fn corpus(dir: &Path) -> PathBuf {
     let path = dir.join("corpus.txt");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Two prompts of different lengths with answers of very different lengths (so padding differs a lot),
+/// ranked, as the reward-model tests use them.
+pub fn reward_examples(tok: &rlhf::data::ChatTokenizer) -> Vec<rlhf::reward::KwiseExample> {
+    use rlhf::reward::{examples::reward_row, KwiseExample, Ranking};
+    let make = |prompt: &str, answers: &[&str], order: &[usize]| {
+        let c = rlhf::data::Conversation::from_prompt(prompt);
+        let rows: Vec<(Vec<u32>, Vec<u32>)> = answers.iter().map(|a| reward_row(tok, &c, a, 96).unwrap()).collect();
+        KwiseExample { prompt: rows[0].0.clone(), answers: rows.into_iter().map(|r| r.1).collect(), ranking: Ranking::from_order(order) }
+    };
+    vec![
+        make("What is 47 plus 38?", &["85", "Sure! 47 + 38 = 85.", "It is 84, I think, but let me explain at some length why.", "84"], &[1, 0, 3, 2]),
+        make("Reverse the word cat.", &["tac", "Sure! cat reversed is tac."], &[1, 0]),
+    ]
 }

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::data::{ChatTokenizer, Conversation};
 use crate::sample::{answer_ids, SampleOptions};
 use crate::world::checker::{grade, summarize, Grade, GradeSummary};
+use crate::world::tasks::{Family, Task};
 use crate::world::{Prompt, Split, World};
 
 /// Sampling options for evaluation: greedy, answers of up to 48 tokens, 32 prompts a batch.
@@ -24,9 +25,9 @@ pub fn eval_options() -> SampleOptions {
     SampleOptions { temperature: 0.0, ..SampleOptions::default() }
 }
 
-/// `n` held-out prompts of the world of `seed` ([`Split::Eval`]: never in SFT, reward or PPO data).
+/// `n` distinct held-out prompts of the world of `seed` ([`Split::Eval`]: never in SFT, reward or PPO data).
 pub fn eval_prompts(seed: u64, n: usize) -> Vec<Prompt> {
-    World::new(seed).prompts(Split::Eval, n)
+    World::new(seed).distinct_prompts(Split::Eval, n)
 }
 
 /// One graded answer.
@@ -71,6 +72,16 @@ pub struct WorldEval {
 }
 
 impl WorldEval {
+    /// The standard error of [`GradeSummary::correct`] as a binomial proportion over the answers (0 for
+    /// none). Answers to the same prompt are not independent, so this is a lower bound.
+    pub fn correct_std_error(&self) -> f64 {
+        let (p, n) = (self.summary.correct, self.summary.count);
+        if n == 0 {
+            return 0.0;
+        }
+        (p * (1.0 - p) / n as f64).sqrt()
+    }
+
     /// Fraction of graded answers that ended with `<|end|>`.
     pub fn finished_fraction(&self) -> f64 {
         if self.answers.is_empty() {
@@ -162,4 +173,69 @@ pub fn evaluate_world(model: &Gpt, tok: &ChatTokenizer, prompts: &[Prompt], opti
     let answers: Vec<GradedAnswer> = graded.into_iter().map(|(_, a)| a).collect();
     let grades: Vec<Grade> = answers.iter().map(|a| a.grade).collect();
     Ok(WorldEval { summary: summarize(&grades), answers, skipped, unencodable })
+}
+
+/// [`evaluate_world`] `samples` times, sample `i` seeded `options.seed + i`, the answers concatenated in
+/// sample order (every sample answers the prompts in the same order, so two models' answers pair up index
+/// by index). Several answers a prompt shrink the sampling noise of the figures: at 30% correct, one
+/// answer to each of 300 prompts has a standard error of 2.6 points, four answers 1.3.
+///
+/// ```no_run
+/// # fn main() -> engine::Result<()> {
+/// # let (model, tok): (models::gpt::Gpt, rlhf::data::ChatTokenizer) = unimplemented!();
+/// use rlhf::evaluate::{eval_prompts, evaluate_world_sampled};
+/// let options = rlhf::sample::SampleOptions { temperature: 1.0, ..Default::default() };
+/// let eval = evaluate_world_sampled(&model, &tok, &eval_prompts(1337, 300), &options, 4)?;
+/// assert_eq!(eval.answers.len(), 1200);
+/// # Ok(()) }
+/// ```
+pub fn evaluate_world_sampled(model: &Gpt, tok: &ChatTokenizer, prompts: &[Prompt], options: &SampleOptions, samples: usize) -> Result<WorldEval> {
+    if samples == 0 {
+        return Err(Error::op("evaluate_world_sampled", "samples must be at least 1"));
+    }
+    let mut all: Option<WorldEval> = None;
+    for i in 0..samples {
+        let options = SampleOptions { seed: options.seed.wrapping_add(i as u64), ..options.clone() };
+        let eval = evaluate_world(model, tok, prompts, &options)?;
+        match &mut all {
+            None => all = Some(eval),
+            Some(a) => a.answers.extend(eval.answers),
+        }
+    }
+    let mut all = all.expect("samples >= 1");
+    let grades: Vec<Grade> = all.answers.iter().map(|a| a.grade).collect();
+    all.summary = summarize(&grades);
+    Ok(all)
+}
+
+/// The correct fraction of `answers` per task family, as `(family, correct, answers)` in
+/// [`Family::ALL`] order (families with no answer left out; answers to non-world prompts ignored).
+///
+/// ```
+/// use rlhf::evaluate::correct_by_family;
+/// let answers = rlhf::evaluate::GradedAnswer {
+///     prompt: "What is 47 plus 38?".into(),
+///     answer: "85".into(),
+///     finished: true,
+///     grade: rlhf::world::grade_prompt("What is 47 plus 38?", "85").unwrap(),
+/// };
+/// assert_eq!(correct_by_family(&[answers]), vec![(rlhf::world::Family::Arithmetic, 1, 1)]);
+/// ```
+pub fn correct_by_family(answers: &[GradedAnswer]) -> Vec<(Family, usize, usize)> {
+    let mut counts = [(0usize, 0usize); Family::ALL.len()];
+    for a in answers {
+        if let Some(task) = Task::from_prompt(&a.prompt) {
+            let k = Family::ALL.iter().position(|f| *f == task.family()).expect("every family is in ALL");
+            counts[k].0 += a.grade.correct as usize;
+            counts[k].1 += 1;
+        }
+    }
+    Family::ALL.iter().zip(counts).filter(|(_, (_, n))| *n > 0).map(|(f, (c, n))| (*f, c, n)).collect()
+}
+
+/// [`correct_by_family`] as a JSON object `{"arithmetic": 0.04, ...}`.
+pub fn correct_by_family_json(answers: &[GradedAnswer]) -> Value {
+    let map: serde_json::Map<String, Value> =
+        correct_by_family(answers).into_iter().map(|(f, c, n)| (f.name().to_string(), json!(c as f64 / n as f64))).collect();
+    Value::Object(map)
 }

@@ -40,6 +40,8 @@ enum Command {
     Pg(cli::pg::PgArgs),
     /// The whole system on the built-in world: pretrain, SFT, rank, reward model, PG, PPO, evaluation, report.
     Pipeline(cli::pipeline::PipelineArgs),
+    /// Grade a chat model's answers to the built-in world's held-out prompts (the pipeline's evaluation).
+    Eval(cli::eval::EvalArgs),
     /// Sample K answers per prompt from the SFT model and have them ranked (scripted, human, or a dataset), resumably.
     Rank(cli::rank::RankArgs),
     /// The reward model: `train` on rankings, `score` prompt/answer pairs.
@@ -69,6 +71,7 @@ fn main() {
         Some(Command::Ppo(args)) => cli::ppo::run(&args).map_err(|e| e.to_string()),
         Some(Command::Pg(args)) => cli::pg::run(&args).map_err(|e| e.to_string()),
         Some(Command::Pipeline(args)) => cli::pipeline::run(&args).map_err(|e| e.to_string()),
+        Some(Command::Eval(args)) => cli::eval::run(&args).map_err(|e| e.to_string()),
         Some(Command::Rank(args)) => cli::rank::run(&args).map_err(|e| e.to_string()),
         Some(Command::Reward(args)) => cli::reward::run(&args).map_err(|e| e.to_string()),
         Some(Command::Embed(args)) => cli::embed::run(&args).map_err(|e| e.to_string()),

@@ -70,6 +70,63 @@ pub fn head_to_head(a: &[GradedAnswer], b: &[GradedAnswer]) -> Result<HeadToHead
     Ok(h)
 }
 
+/// How much more often model A's answers are correct than model B's on the same prompts, with the
+/// standard error of that difference: the per-prompt differences of the correct fractions (a prompt's
+/// answers pooled, however many samples and repeats it has) averaged over prompts. Pairing by prompt
+/// removes the prompts' own difficulty from the noise.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CorrectGain {
+    /// Mean over prompts of (A's correct fraction − B's), in [-1, 1].
+    pub gain: f64,
+    /// Its standard error (sample standard deviation over prompts / √prompts; 0 for one prompt).
+    pub std_error: f64,
+    /// Distinct prompts compared.
+    pub prompts: usize,
+}
+
+/// [`CorrectGain`] of `a` over `b`, which must answer the same prompts in the same order.
+///
+/// ```
+/// use rlhf::evaluate::GradedAnswer;
+/// use rlhf::report::correct_gain;
+/// use rlhf::world::{canonical_answer, grade, Split, World};
+/// let ps = World::new(1).prompts(Split::Eval, 2);
+/// let answer = |i: usize, right: bool| {
+///     let text = if right { canonical_answer(&ps[i].task) } else { "I do not know.".to_string() };
+///     GradedAnswer { prompt: ps[i].text.clone(), grade: grade(&ps[i].task, &text), answer: text, finished: true }
+/// };
+/// let a = vec![answer(0, true), answer(1, true)];
+/// let b = vec![answer(0, false), answer(1, true)];
+/// let g = correct_gain(&a, &b)?;
+/// assert_eq!((g.gain, g.prompts), (0.5, 2));
+/// assert!((g.std_error - 0.5).abs() < 1e-12); // differences 1 and 0: sd 0.707, / sqrt(2)
+/// # Ok::<(), String>(())
+/// ```
+pub fn correct_gain(a: &[GradedAnswer], b: &[GradedAnswer]) -> Result<CorrectGain, String> {
+    if a.len() != b.len() {
+        return Err(format!("correct_gain: {} answers against {}", a.len(), b.len()));
+    }
+    // prompt -> (A correct, B correct, answers)
+    let mut per_prompt: std::collections::BTreeMap<&str, (usize, usize, usize)> = Default::default();
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        if x.prompt != y.prompt {
+            return Err(format!("correct_gain: answer {i} is to {:?} in one list and {:?} in the other", x.prompt, y.prompt));
+        }
+        let e = per_prompt.entry(x.prompt.as_str()).or_default();
+        e.0 += x.grade.correct as usize;
+        e.1 += y.grade.correct as usize;
+        e.2 += 1;
+    }
+    let d: Vec<f64> = per_prompt.values().map(|&(ca, cb, n)| (ca as f64 - cb as f64) / n as f64).collect();
+    let n = d.len();
+    if n == 0 {
+        return Ok(CorrectGain { gain: 0.0, std_error: 0.0, prompts: 0 });
+    }
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let std_error = if n > 1 { (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 / n as f64).sqrt() } else { 0.0 };
+    Ok(CorrectGain { gain: mean, std_error, prompts: n })
+}
+
 /// One stage of the pipeline as the report lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StageLine {

@@ -3,6 +3,7 @@ pub mod chat;
 pub mod demo;
 pub mod tokenize;
 pub mod embed;
+pub mod eval;
 pub mod fill_mask;
 pub mod generate;
 pub mod pretrain;

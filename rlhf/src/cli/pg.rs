@@ -204,7 +204,7 @@ fn train(args: &PgArgs) -> Result<(), RunError> {
             s.entropy,
             s.answer_len,
             100.0 * s.finished_fraction
-        ));
+        ) + &s.checker_correct.map(|c| format!(", checker correct {:.0}%", 100.0 * c)).unwrap_or_default());
         let stop = interrupt::requested() || args.run.stop_after == Some(iteration);
         if iteration % args.run.checkpoint_every == 0 || iteration == args.iterations || stop {
             save(&trainer, iteration, &rng)?;

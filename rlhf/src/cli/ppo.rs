@@ -198,6 +198,9 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
     policy.config.dropout = 0.0;
     reference.config.dropout = 0.0;
     critic.trunk.config.dropout = 0.0;
+    // The critic reads the head at every token; the reward model's answer-likelihood feature is a whole-
+    // answer quantity with no per-token value, so the critic starts from the head alone.
+    critic.likelihood = None;
     let block = policy.config.block_size.min(reward.context().unwrap_or(usize::MAX));
     let (pool, skipped) = prompt_pool(&args.input.prompt_source(), &chat, block, args.run.max_new_tokens)?;
     if skipped > 0 {
@@ -302,7 +305,7 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
             s.explained_variance.unwrap_or(f32::NAN),
             s.answer_len,
             100.0 * s.finished_fraction
-        ));
+        ) + &s.checker_correct.map(|c| format!(", checker correct {:.0}%", 100.0 * c)).unwrap_or_default());
         let stop = interrupt::requested() || args.run.stop_after == Some(iteration);
         if iteration % args.run.checkpoint_every == 0 || iteration == args.iterations || stop {
             save(&trainer, iteration, &rng)?;

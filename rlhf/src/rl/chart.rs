@@ -1,5 +1,6 @@
 //! `rl.svg`: the curves of a PPO or policy-gradient run, one small panel per quantity (reward ± std, KL to
-//! the reference, entropy, answer length, and for PPO clip fraction and value loss), drawn with plotters'
+//! the reference, entropy, answer length, the checker's correct fraction on world prompts, and for PPO clip
+//! fraction and value loss), drawn with plotters'
 //! SVG backend like `loss.svg`.
 use std::path::Path;
 
@@ -32,6 +33,9 @@ pub fn write_rl_chart(path: &Path, title: &str, stats: &[RlStats]) -> Result<(),
         Panel { title: "entropy (per token)", points: series(stats, |s| Some(s.entropy)), band: None },
         Panel { title: "answer length (tokens)", points: series(stats, |s| Some(s.answer_len)), band: None },
     ];
+    if stats.iter().any(|s| s.checker_correct.is_some()) {
+        panels.push(Panel { title: "checker: correct fraction (gold)", points: series(stats, |s| s.checker_correct), band: None });
+    }
     if stats.iter().any(|s| s.clip_fraction.is_some()) {
         panels.push(Panel { title: "clip fraction", points: series(stats, |s| s.clip_fraction), band: None });
         panels.push(Panel { title: "value loss", points: series(stats, |s| s.value_loss), band: None });
@@ -39,10 +43,11 @@ pub fn write_rl_chart(path: &Path, title: &str, stats: &[RlStats]) -> Result<(),
         panels.push(Panel { title: "baseline", points: series(stats, |s| s.baseline), band: None });
         panels.push(Panel { title: "policy loss", points: series(stats, |s| s.policy_loss), band: None });
     }
-    let root = SVGBackend::new(path, (1080, 620)).into_drawing_area();
+    let columns = panels.len().div_ceil(2) as u32;
+    let root = SVGBackend::new(path, (360 * columns, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 22))?;
-    let areas = root.split_evenly((2, 3));
+    let areas = root.split_evenly((2, columns as usize));
     let max_x = stats.iter().map(|s| s.iteration as f64).fold(1.0, f64::max);
     for (area, panel) in areas.iter().zip(&panels) {
         let values = panel.points.iter().map(|p| p.1).chain(panel.band.iter().flatten().flat_map(|b| [b.1, b.2]));

@@ -30,7 +30,7 @@ use super::minibatch::minibatch_indices;
 use super::ppo::IterationOutput;
 use super::reinforce::{reinforce_loss, RunningBaseline};
 use super::rollout::{collect_rollouts, policy_logprobs, score_logprobs, AnswerScorer, PaddedBatch, Rollout};
-use super::stats::{mean_std, RlStats};
+use super::stats::{mean_std, world_gold, RlStats};
 
 /// Policy-gradient settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,6 +139,7 @@ impl PgTrainer<'_> {
         let (score_mean, score_std) = mean_std(&scores);
         let lengths: Vec<f32> = rollouts.iter().map(|r| r.answer_ids.len() as f32).collect();
         let finished = rollouts.iter().filter(|r| r.finished).count() as f32 / rollouts.len().max(1) as f32;
+        let gold = world_gold(rollouts.iter().map(|r| (r.prompt.as_str(), r.text.as_str())));
         let stats = RlStats {
             iteration,
             reward_mean: score_mean,
@@ -162,6 +163,8 @@ impl PgTrainer<'_> {
             rollout_tokens_per_s: rollout_tps,
             update_tokens_per_s: update_tokens as f64 / update_seconds,
             seconds: wall.elapsed().as_secs_f64(),
+            checker_correct: gold.map(|g| g.0),
+            checker_score: gold.map(|g| g.1),
         };
         Ok(IterationOutput { stats, rollouts })
     }

@@ -37,7 +37,7 @@ use super::ppo_loss::{explained_variance, policy_loss, total_loss, value_loss, P
 use super::ptx::PtxData;
 use super::rewards::{per_token_rewards, RewardOptions};
 use super::rollout::{collect_rollouts, critic_values, policy_logprobs, score_logprobs, AnswerScorer, PaddedBatch, Rollout};
-use super::stats::{mean_std, RlStats};
+use super::stats::{mean_std, world_gold, RlStats};
 
 /// The policy and the critic: what PPO trains, as one module so one optimizer and one checkpoint hold
 /// both (parameters `policy.transformer.*` and `critic.trunk.*`, `critic.score.*`).
@@ -251,6 +251,7 @@ impl PpoTrainer<'_> {
         let mean = |v: &[f32]| if v.is_empty() { f32::NAN } else { v.iter().sum::<f32>() / v.len() as f32 };
         let (score_mean, score_std) = mean_std(&raw_scores);
         let lengths: Vec<f32> = rollouts.iter().map(|r| r.answer_ids.len() as f32).collect();
+        let gold = world_gold(rollouts.iter().map(|r| (r.prompt.as_str(), r.text.as_str())));
         let stats = RlStats {
             iteration,
             reward_mean: score_mean,
@@ -274,6 +275,8 @@ impl PpoTrainer<'_> {
             rollout_tokens_per_s: rollout_tps,
             update_tokens_per_s: update_tokens as f64 / update_seconds,
             seconds: wall.elapsed().as_secs_f64(),
+            checker_correct: gold.map(|g| g.0),
+            checker_score: gold.map(|g| g.1),
         };
         Ok(IterationOutput { stats, rollouts })
     }

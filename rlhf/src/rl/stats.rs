@@ -49,6 +49,37 @@ pub struct RlStats {
     pub update_tokens_per_s: f64,
     /// Seconds the iteration took.
     pub seconds: f64,
+    /// The world checker's correct fraction over this iteration's rollouts: the gold reward that the
+    /// reward model stands in for, logged to watch over-optimisation (the proxy rising while this falls).
+    /// `None` when any prompt is not a built-in world prompt.
+    #[serde(default)]
+    pub checker_correct: Option<f32>,
+    /// The checker's mean preference score (0 to 3) over the same rollouts.
+    #[serde(default)]
+    pub checker_score: Option<f32>,
+}
+
+/// The world checker's verdict on rollouts: `(correct fraction, mean score)`, or `None` when there are
+/// none or any prompt is not a world prompt (real data has no checker).
+///
+/// ```
+/// use rlhf::rl::stats::world_gold;
+/// let rollouts = [("What is 47 plus 38?", "Sure! 47 + 38 = 85."), ("What is 47 plus 38?", "84")];
+/// let (correct, score) = world_gold(rollouts.iter().map(|(p, a)| (*p, *a))).unwrap();
+/// assert_eq!(correct, 0.5);
+/// assert!(score > 1.0 && score < 2.0);
+/// assert!(world_gold([("Tell me a joke.", "No.")].into_iter()).is_none());
+/// ```
+pub fn world_gold<'a>(answers: impl Iterator<Item = (&'a str, &'a str)>) -> Option<(f32, f32)> {
+    let mut grades = Vec::new();
+    for (prompt, answer) in answers {
+        grades.push(crate::world::grade_prompt(prompt, answer)?);
+    }
+    if grades.is_empty() {
+        return None;
+    }
+    let s = crate::world::summarize(&grades);
+    Some((s.correct as f32, s.mean_score as f32))
 }
 
 /// A line of an RL run's `metrics.jsonl`.

@@ -52,6 +52,9 @@ pub use tasks::{Family, Task};
 use rng::WorldRng;
 use std::collections::HashSet;
 
+/// [`World::distinct_prompts`] gives up on a family after this many draws in a row found no new text.
+const EXHAUSTED_AFTER: usize = 2_000;
+
 /// Every character the world writes: printable ASCII and the newline (96 characters). A character-level
 /// vocabulary built from this string covers all world text.
 pub fn charset() -> String {
@@ -76,33 +79,51 @@ pub struct World {
     pub seed: u64,
 }
 
-/// A family is given up after this many draws in a row that found no new prompt of the wanted split.
-const EXHAUSTED_AFTER: usize = 2_000;
-
 impl World {
     /// The world of `seed`.
     pub fn new(seed: u64) -> World {
         World { seed }
     }
 
-    /// Up to `n` distinct prompts of `split`, the families taken in turn. Each split is its own random
-    /// stream, so asking for more reward prompts does not change the SFT prompts. Families whose prompts of
-    /// this split run out (facts have about 150 distinct texts in all) are skipped; the numeric families never
-    /// run out, so fewer than `n` come back only for very large `n` with no numeric family left (never in
-    /// practice).
+    /// `n` prompts of `split`, the families taken in turn, each drawn from its family's task distribution
+    /// (draws whose text belongs to another split are skipped). Each split is its own random stream, so
+    /// asking for more reward prompts does not change the SFT prompts.
+    ///
+    /// A text can come back more than once (facts have about 150 texts in all, of which the Eval split
+    /// holds about 22). Drawing only distinct texts would bend the task mix as `n` grows: a family's small
+    /// sub-spaces run out first, so 3,000 distinct reward prompts asked mostly about letters absent from
+    /// the word (the answer 0, a third of the counting tasks), and a reward model learned "0 is right".
     pub fn prompts(&self, split: Split, n: usize) -> Vec<Prompt> {
+        let mut rng = WorldRng::derive(self.seed, split.name());
+        let mut out = Vec::with_capacity(n);
+        for turn in 0..n {
+            let family = Family::ALL[turn % Family::ALL.len()];
+            loop {
+                let task = Task::generate(family, &mut rng);
+                let text = task.phrase(&mut rng);
+                if Split::of(&text) == split {
+                    out.push(Prompt { text, task });
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Up to `n` **distinct** prompts of `split`, the families taken in turn; a family whose texts of this
+    /// split run out is skipped (facts have about 22 in the Eval split). What an evaluation wants: no
+    /// prompt counted twice. For a few hundred prompts the task mix stays close to [`World::prompts`]'s;
+    /// for thousands it bends (see there), so training data comes from [`World::prompts`].
+    pub fn distinct_prompts(&self, split: Split, n: usize) -> Vec<Prompt> {
         let mut rng = WorldRng::derive(self.seed, split.name());
         let mut seen = HashSet::new();
         let mut out = Vec::with_capacity(n);
-        let mut misses = [0usize; 7];
+        let mut misses = [0usize; Family::ALL.len()];
         let mut turn = 0usize;
         while out.len() < n && misses.iter().any(|&m| m < EXHAUSTED_AFTER) {
             let k = turn % Family::ALL.len();
             turn += 1;
-            if misses[k] >= EXHAUSTED_AFTER {
-                continue;
-            }
-            loop {
+            while misses[k] < EXHAUSTED_AFTER {
                 let task = Task::generate(Family::ALL[k], &mut rng);
                 let text = task.phrase(&mut rng);
                 if Split::of(&text) == split && seen.insert(text.clone()) {
@@ -111,15 +132,12 @@ impl World {
                     break;
                 }
                 misses[k] += 1;
-                if misses[k] >= EXHAUSTED_AFTER {
-                    break;
-                }
             }
         }
         out
     }
 
-    /// `n` SFT demonstrations on the SFT split's prompts (distinct prompts), imperfect as `config` says.
+    /// `n` SFT demonstrations on the SFT split's prompts, imperfect as `config` says.
     ///
     /// ```
     /// use rlhf::world::{World, DemoConfig};

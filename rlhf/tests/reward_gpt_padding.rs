@@ -5,7 +5,6 @@ use autograd::nn::Module;
 use autograd::no_grad;
 use engine::rng::Rng;
 use engine::{DType, Tensor};
-use models::gpt::{Gpt, GptConfig};
 use rlhf::data::{ChatTokenizer, Conversation};
 use rlhf::reward::examples::reward_row;
 use rlhf::reward::{load_reward_dir, pack_kwise, reward_model_from_policy, save_reward_dir, GptRewardModel, Padding};
@@ -14,13 +13,7 @@ mod common;
 
 fn tiny_reward_model(seed: u64) -> (GptRewardModel, ChatTokenizer) {
     let tok = ChatTokenizer::for_world();
-    let mut config = GptConfig::preset("char-tiny").unwrap();
-    config.n_layer = 2;
-    config.n_head = 2;
-    config.n_embd = 32;
-    config.block_size = 96;
-    config.vocab_size = tok.vocab_size();
-    let policy = Gpt::new(config, &mut Rng::new(seed)).unwrap();
+    let policy = common::tiny_chat_gpt(seed, &tok);
     (reward_model_from_policy(&policy, &mut Rng::new(seed + 1)).unwrap(), tok)
 }
 

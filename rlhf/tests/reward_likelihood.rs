@@ -7,7 +7,7 @@ use autograd::no_grad;
 use engine::rng::Rng;
 use engine::{DType, Tensor};
 use models::bert::{BertConfig, BertModel};
-use models::gpt::{Gpt, GptConfig};
+use models::gpt::Gpt;
 use rlhf::data::ChatTokenizer;
 use rlhf::reward::{load_reward_dir, pack_kwise, ranking_loss, reward_model_from_policy, save_reward_dir, GptRewardModel, Padding, RewardModel};
 use rlhf::rl::rollout::{AnswerScorer, PaddedBatch, Rollout};
@@ -15,13 +15,7 @@ use rlhf::rl::rollout::{AnswerScorer, PaddedBatch, Rollout};
 mod common;
 
 fn policy(seed: u64, tok: &ChatTokenizer) -> Gpt {
-    let mut config = GptConfig::preset("char-tiny").unwrap();
-    config.n_layer = 2;
-    config.n_head = 2;
-    config.n_embd = 32;
-    config.block_size = 96;
-    config.vocab_size = tok.vocab_size();
-    Gpt::new(config, &mut Rng::new(seed)).unwrap()
+    common::tiny_chat_gpt(seed, tok)
 }
 
 /// A reward model whose head reads 0 everywhere, so its reward is `w` times the feature alone.

@@ -46,3 +46,10 @@ pub fn reward_examples(tok: &rlhf::data::ChatTokenizer) -> Vec<rlhf::reward::Kwi
         make("Reverse the word cat.", &["tac", "Sure! cat reversed is tac."], &[1, 0]),
     ]
 }
+
+/// A tiny random chat GPT for the world's tokenizer (2 layers, 2 heads, 32 wide, block 96).
+pub fn tiny_chat_gpt(seed: u64, tok: &rlhf::data::ChatTokenizer) -> models::gpt::Gpt {
+    let mut config = models::gpt::GptConfig::preset("char-tiny").unwrap();
+    (config.n_layer, config.n_head, config.n_embd, config.block_size, config.vocab_size) = (2, 2, 32, 96, tok.vocab_size());
+    models::gpt::Gpt::new(config, &mut engine::rng::Rng::new(seed)).unwrap()
+}

@@ -21,6 +21,10 @@ impl RewardTrunk for Gpt {
         self.hidden_states(input_ids, Some(&key_padding), Some(&positions))
     }
 
+    fn has_lm_head(&self) -> bool {
+        true
+    }
+
     fn next_token_logprobs(&self, hidden: &Var, input_ids: &Tensor) -> Result<Option<Var>> {
         let t = input_ids.shape()[1];
         if t < 2 {

@@ -25,6 +25,11 @@ pub trait RewardTrunk: Module {
     /// Padding must not change the hidden states of real tokens (mask it out of attention).
     fn forward_hidden(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Var>;
 
+    /// Whether [`RewardTrunk::next_token_logprobs`] gives log-probabilities (a decoder with an LM head).
+    fn has_lm_head(&self) -> bool {
+        false
+    }
+
     /// `log p(ids[b, t + 1] | ids[b, ..= t])`, `[B, T - 1]`, read from `hidden` (this trunk's
     /// [`RewardTrunk::forward_hidden`] output) through the trunk's language-model head; `None` for a trunk
     /// with no such head (an encoder).
@@ -97,12 +102,7 @@ impl<T: RewardTrunk> RewardModel<T> {
     /// Adds the answer-likelihood feature with weight `w` (see the type's documentation); an error for a
     /// trunk without a language-model head.
     pub fn with_likelihood_feature(mut self, w: f32) -> Result<RewardModel<T>> {
-        let probe = Tensor::zeros(&[1, 2], engine::DType::I64)?;
-        let hidden = {
-            let _guard = autograd::no_grad();
-            self.trunk.forward_hidden(&probe, &Tensor::ones(&[1, 2], engine::DType::I64)?)?
-        };
-        if self.trunk.next_token_logprobs(&hidden, &probe)?.is_none() {
+        if !self.trunk.has_lm_head() {
             return Err(Error::op("RewardModel", "the answer-likelihood feature needs a trunk with a language-model head (a GPT, not BERT)"));
         }
         self.likelihood = Some(Parameter::new(Tensor::from_vec(vec![w], &[1])?, autograd::ParamKind::Other));

@@ -1,6 +1,7 @@
 //! `rlhf rank` with the scripted labeler: K answers per world prompt, one ranking a line; an interrupted
 //! run (stopped after a few rankings, or killed mid-line) resumes to exactly the file an uninterrupted run
-//! writes; bad arguments fail with a message.
+//! writes; a prompt listed n times is ranked n times, also across a resume; bad arguments fail with a
+//! message.
 use std::path::{Path, PathBuf};
 
 use engine::rng::Rng;
@@ -79,6 +80,32 @@ fn an_interrupted_ranking_run_resumes_to_the_uninterrupted_file() {
     let r4 = rank(&policy, &parts, &["--prompts", "14", "--chunk-prompts", "4", "--k", "4", "--seed", "3"]);
     assert_eq!((r4["already_ranked"].as_u64(), r4["ranked"].as_u64()), (Some(12), Some(2)));
     assert!(std::fs::read(&parts).unwrap().starts_with(&expected));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_repeated_prompt_is_ranked_as_often_as_it_is_drawn_also_after_a_resume() {
+    // World prompts are drawn from the task distribution, repeats included; ranking each text once would
+    // bend the mix towards the families with the most distinct texts (absent-letter counting).
+    let dir = temp_dir("repeats");
+    let policy = tiny_policy(&dir);
+    let prompts = dir.join("prompts.jsonl");
+    let lines = ["How many times does the letter o appear in pillow?", "Which is larger, 52 or 37?", "How many times does the letter o appear in pillow?", "How many times does the letter o appear in pillow?"];
+    std::fs::write(&prompts, lines.iter().map(|p| format!("{{\"prompt\": \"{p}\"}}\n")).collect::<String>()).unwrap();
+    let common = ["--prompts-file", prompts.to_str().unwrap(), "--k", "3", "--chunk-prompts", "2"];
+    let whole = dir.join("whole.jsonl");
+    let report = rank(&policy, &whole, &common);
+    assert_eq!(report["ranked"].as_u64(), Some(4));
+    let records = load_labeled(&whole).unwrap();
+    let pillow = records.iter().filter(|r| r.prompt == lines[0]).count();
+    assert_eq!((records.len(), pillow), (4, 3));
+    let parts = dir.join("parts.jsonl");
+    let mut first = common.to_vec();
+    first.extend(["--stop-after", "2"]);
+    rank(&policy, &parts, &first);
+    let r2 = rank(&policy, &parts, &common);
+    assert_eq!((r2["already_ranked"].as_u64(), r2["ranked"].as_u64()), (Some(2), Some(2)));
+    assert!(std::fs::read(&parts).unwrap() == std::fs::read(&whole).unwrap(), "the resumed file differs from the uninterrupted one");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,5 +1,6 @@
-//! The ranking loop: for each prompt not yet in the rankings file, sample K answers from the SFT model
-//! (KV cache, batched), ask the labeler, and append the ranking at once.
+//! The ranking loop: for each prompt not yet in the rankings file (as many times as the list holds it),
+//! sample K answers from the SFT model (KV cache, batched), ask the labeler, and append the ranking at
+//! once.
 //!
 //! **Resume.** Prompts go in fixed chunks of [`CollectOptions::chunk_prompts`] (in order of length, so a
 //! chunk's answers are not cut short by one long prompt among short ones); chunk `c` is sampled with
@@ -114,6 +115,18 @@ pub fn collect_rankings(
         }
     }
     usable.sort_by_key(|(len, _)| *len);
+    // A prompt drawn n times is ranked n times (dropping repeats would bend the task mix towards the
+    // families with the most distinct texts); on resume, its first `count_of` occurrences are done.
+    let mut occurrence: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let ranked_before: Vec<bool> = usable
+        .iter()
+        .map(|(_, p)| {
+            let key = conversation_key(p);
+            let seen = occurrence.entry(key.clone()).or_insert(0);
+            *seen += 1;
+            *seen <= log.count_of(&key)
+        })
+        .collect();
     let total = usable.len();
     let name = labeler.name();
     let mut done = 0;
@@ -122,7 +135,8 @@ pub fn collect_rankings(
         let max_new = options.max_new_tokens.min(block - longest);
         report.max_new_tokens = report.max_new_tokens.max(max_new);
         let chunk: Vec<Conversation> = chunk.iter().map(|(_, p)| p.clone()).collect();
-        let todo: Vec<usize> = (0..chunk.len()).filter(|&i| !log.contains_key(&conversation_key(&chunk[i]))).collect();
+        let first = c * options.chunk_prompts.max(1);
+        let todo: Vec<usize> = (0..chunk.len()).filter(|&i| !ranked_before[first + i]).collect();
         report.already_ranked += chunk.len() - todo.len();
         done += chunk.len() - todo.len();
         if todo.is_empty() {

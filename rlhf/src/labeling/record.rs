@@ -12,7 +12,7 @@
 //! damaged one as `FILE:LINE`), reads the optional fields of every line, and appends each new ranking as
 //! one line written with one `write_all`, flushed and `fsync`ed, so an interrupted run keeps every ranking
 //! already given.
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
@@ -181,7 +181,8 @@ pub struct RankingsLog {
     path: PathBuf,
     file: File,
     records: Vec<LabeledRanking>,
-    keys: HashSet<String>,
+    /// How many rankings each key has (a prompt drawn twice is ranked twice).
+    keys: HashMap<String, usize>,
     torn: Option<(usize, usize)>,
 }
 
@@ -196,7 +197,10 @@ impl RankingsLog {
         let torn = RankingsFile::open(&path)?.torn_line();
         let records = load_labeled(&path)?;
         let file = OpenOptions::new().append(true).open(&path).map_err(|e| DataError::io(&path, e))?;
-        let keys = records.iter().map(LabeledRanking::key).collect();
+        let mut keys = HashMap::new();
+        for r in &records {
+            *keys.entry(r.key()).or_insert(0) += 1;
+        }
         Ok(RankingsLog { path, file, records, keys, torn })
     }
 
@@ -212,7 +216,12 @@ impl RankingsLog {
 
     /// Whether a ranking with this [`LabeledRanking::key`] (the prompt text of a one-turn record) is there.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.keys.contains(key)
+        self.keys.contains_key(key)
+    }
+
+    /// How many rankings with this [`LabeledRanking::key`] are there.
+    pub fn count_of(&self, key: &str) -> usize {
+        self.keys.get(key).copied().unwrap_or(0)
     }
 
     /// The torn last line found on opening and cut off: (1-based line, bytes).
@@ -224,7 +233,7 @@ impl RankingsLog {
     pub fn append(&mut self, record: &LabeledRanking) -> Result<(), DataError> {
         record.to_ranking().map_err(|e| DataError::Invalid(format!("{}: refusing to append: {e}", self.path.display())))?;
         crate::data::rankings::append_json_line(&mut self.file, &self.path, record)?;
-        self.keys.insert(record.key());
+        *self.keys.entry(record.key()).or_insert(0) += 1;
         self.records.push(record.clone());
         Ok(())
     }

@@ -24,14 +24,14 @@ fn pipeline(out: &Path, extra: &[&str]) -> serde_json::Value {
 fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
     let out = temp_dir("quick");
     let started = Instant::now();
-    let summary = pipeline(&out, &[]);
+    let summary = pipeline(&out, &["--rounds", "2"]);
     let seconds = started.elapsed().as_secs_f64();
     println!("quick pipeline: {seconds:.1} s");
     assert!(seconds < 60.0, "the quick pipeline took {seconds:.1} s");
     for key in ["win_rate_ppo_vs_sft", "win_rate_pg_vs_sft", "correct_sft", "correct_pg", "correct_ppo", "kl_ppo_to_sft", "reward_model_held_out_accuracy", "stage_wall_time_s"] {
         assert!(summary.get(key).is_some(), "summary.json lacks {key}");
     }
-    // Two rounds by default: round 2 ranks the answers of a PPO policy trained against round 1's reward
+    // Two rounds (one by default): round 2 ranks the answers of a PPO policy trained against round 1's reward
     // model, and the final reward model learns from both rankings files.
     for stage in ["pretrain", "sft", "rank", "reward_round1", "ppo_round1", "rank_round2", "reward", "pg", "ppo", "evaluation"] {
         assert!(summary["stage_wall_time_s"][stage].as_f64().is_some_and(|t| t > 0.0), "no wall time for {stage}");
@@ -51,7 +51,7 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
     // The paired gain over SFT and the per-family figures.
     assert!(summary["correct_gain_ppo_vs_sft"]["std_error"].as_f64().is_some(), "{}", summary["correct_gain_ppo_vs_sft"]);
     assert_eq!(summary["correct_by_family"]["ppo"].as_object().map(|m| m.len()), Some(7));
-    assert_eq!(summary["eval_answers_per_prompt"], 4);
+    assert_eq!(summary["eval_answers_per_prompt"], 8);
     for file in ["pretrain/model/config.json", "sft/model/config.json", "rankings.jsonl", "reward_round1/model/config.json", "ppo_round1/model/config.json", "rankings_round2.jsonl", "reward/model/config.json", "pg/rl.svg", "ppo/rl.svg", "ppo/critic/config.json", "eval_sft.jsonl", "eval_pg.jsonl", "eval_ppo.jsonl", "summary.json"] {
         assert!(out.join(file).exists(), "{file} is missing");
     }
@@ -59,13 +59,13 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
     for needle in ["![pretrain](pretrain/loss.svg)", "![sft](sft/loss.svg)", "![PPO](ppo/rl.svg)", "![policy gradient](pg/rl.svg)", "| PPO vs SFT |", "| prompt | SFT | PG | PPO |"] {
         assert!(report.contains(needle), "report.md lacks {needle:?}");
     }
-    // The same 16 held-out prompts in every model's answers, four sampled answers each (in sample order).
+    // The same 16 held-out prompts in every model's answers, eight sampled answers each (in sample order).
     let prompts = |f: &str| -> Vec<String> {
         std::fs::read_to_string(out.join(f)).unwrap().lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["prompt"].as_str().unwrap().to_string()).collect()
     };
     let sampled = prompts("eval_sft.jsonl");
-    assert_eq!(sampled.len(), 64);
-    assert_eq!(sampled[..16], sampled[48..]);
+    assert_eq!(sampled.len(), 128);
+    assert_eq!(sampled[..16], sampled[112..]);
     assert_eq!(sampled, prompts("eval_ppo.jsonl"));
 
     // Sampled (the main decoding) and greedy, on the same prompts.
@@ -83,14 +83,14 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
         assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice(&o.stdout).expect("rlhf eval prints JSON")
     };
-    let four = eval(&["--samples", "4"]);
-    assert_eq!(four["correct"], summary["correct_sft"], "{four}");
-    assert_eq!(four["answers"], 64);
+    let eight = eval(&["--samples", "8"]);
+    assert_eq!(eight["correct"], summary["correct_sft"], "{eight}");
+    assert_eq!(eight["answers"], 128);
     assert_eq!(eval(&["--temperature", "0"])["correct"], summary["greedy"]["correct_sft"]);
     let bad = Command::new(env!("CARGO_BIN_EXE_rlhf")).args(["eval", "--model", out.join("sft").to_str().unwrap(), "--samples", "0"]).output().unwrap();
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--samples"), "{}", String::from_utf8_lossy(&bad.stderr));
-    assert_eq!(four["correct_by_family"].as_object().map(|m| m.len()), Some(7), "{four}");
-    assert!(four["correct_std_error"].as_f64().is_some_and(|e| e > 0.0 || four["correct"] == 0.0 || four["correct"] == 1.0));
+    assert_eq!(eight["correct_by_family"].as_object().map(|m| m.len()), Some(7), "{eight}");
+    assert!(eight["correct_std_error"].as_f64().is_some_and(|e| e > 0.0 || eight["correct"] == 0.0 || eight["correct"] == 1.0));
     // PPO and PG log the checker's verdict on their rollouts beside the reward model's score.
     let first = std::fs::read_to_string(out.join("ppo/metrics.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
@@ -98,7 +98,7 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
 
     // A resumed pipeline keeps the finished stages (reporting the times the first run measured) and
     // redoes only the evaluation, which is seeded: the same figures.
-    let again = pipeline(&out, &["--resume"]);
+    let again = pipeline(&out, &["--rounds", "2", "--resume"]);
     for stage in ["pretrain", "sft", "rank", "reward_round1", "ppo_round1", "rank_round2", "reward", "pg", "ppo"] {
         assert_eq!(again["stage_wall_time_s"][stage], summary["stage_wall_time_s"][stage], "{stage}");
     }

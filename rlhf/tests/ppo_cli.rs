@@ -1,6 +1,7 @@
 //! `rlhf ppo` and `rlhf pg` run as a user would, on a tiny random policy and a reward model made from it:
 //! the run folder has its files, a stopped run resumed gives the same weights bit for bit as an
-//! uninterrupted one, and bad options fail with a message.
+//! uninterrupted one, a reward model's likelihood feature paid per token keeps the score, and bad options
+//! fail with a message.
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -116,5 +117,30 @@ fn bad_options_fail_with_a_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("score.weight"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = run("pg", &policy, &rm, &prompts, &dir.join("z"), &["--resume"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no checkpoint"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_likelihood_feature_paid_per_token_keeps_the_score_and_moves_the_credit() {
+    let dir = temp_dir("per_token");
+    let (policy, _, prompts) = fixtures(&dir);
+    let model = models::gpt::load_hf_dir(&policy).unwrap();
+    let rm = reward_model_from_policy(&model, &mut Rng::new(12)).unwrap().with_likelihood_feature(0.5).unwrap();
+    let rm_dir = dir.join("rm_likelihood");
+    save_reward_dir(&rm, &rm_dir).unwrap();
+    let first_reward = |out: &Path| -> f64 {
+        let line = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+        serde_json::from_str::<serde_json::Value>(line.lines().next().unwrap()).unwrap()["reward_mean"].as_f64().unwrap()
+    };
+    let (answer, per_token) = (dir.join("answer"), dir.join("per_token"));
+    ok(&run("ppo", &policy, &rm_dir, &prompts, &answer, &["--iterations", "2"]));
+    ok(&run("ppo", &policy, &rm_dir, &prompts, &per_token, &["--iterations", "2", "--likelihood-reward", "per-token"]));
+    // The same rollouts get the same total score (head + the feature's sum) ...
+    let (a, b) = (first_reward(&answer), first_reward(&per_token));
+    assert!((a - b).abs() < 1e-4 * a.abs().max(1.0), "first-iteration score: {a} paid at the end, {b} per token");
+    // ... but credit lands on other tokens, so the updates differ.
+    assert_ne!(weights(&answer), weights(&per_token));
+    let err = run("ppo", &policy, &rm_dir, &prompts, &dir.join("bad"), &["--likelihood-reward", "everywhere"]);
+    assert!(!err.status.success() && String::from_utf8_lossy(&err.stderr).contains("--likelihood-reward"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -80,6 +80,22 @@ fn ppo_scores_rollouts_as_training_scores_rankings() {
     for (i, (a, b)) in trained.iter().zip(&scored).enumerate() {
         assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "row {i}: rankings layout {a}, rollout layout {b}");
     }
+    // Paid per token (PPO's --likelihood-reward per-token): head + the row's token sums is the same score,
+    // and only answer positions carry any of it.
+    let (head, per_token) = AnswerScorer::score_per_token(&rm, &padded, &rows).unwrap();
+    let per_token = per_token.expect("the feature comes per token");
+    assert_eq!(per_token.shape(), padded.mask.shape());
+    let (p, m) = (per_token.to_vec::<f32>().unwrap(), padded.mask.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap());
+    let t = padded.mask.shape()[1];
+    for (i, s) in scored.iter().enumerate() {
+        let row: f32 = p[i * t..(i + 1) * t].iter().sum();
+        assert!((head[i] + row - s).abs() < 1e-3 * s.abs().max(1.0), "row {i}: {} + {row} against {s}", head[i]);
+        assert!((0..t).all(|j| m[i * t + j] != 0.0 || p[i * t + j] == 0.0), "row {i} pays the feature off the answer");
+        assert!((0..t).any(|j| p[i * t + j] < 0.0), "row {i}: no token got its log-probability");
+    }
+    // A model without the feature has nothing per token.
+    let plain = reward_model_from_policy(&policy, &mut Rng::new(9)).unwrap();
+    assert!(AnswerScorer::score_per_token(&plain, &padded, &rows).unwrap().1.is_none());
 }
 
 #[test]
@@ -134,4 +150,48 @@ fn an_encoder_has_no_likelihood_to_offer() {
     let rm = RewardModel::new(BertModel::new(&config, false, &mut rng).unwrap(), &mut rng).unwrap();
     let err = rm.with_likelihood_feature(1.0).unwrap_err().to_string();
     assert!(err.contains("language-model head"), "{err}");
+}
+
+#[test]
+fn a_frozen_source_keeps_the_base_likelihood_while_the_trunk_learns_and_round_trips() {
+    let tok = ChatTokenizer::for_world();
+    let base = policy(6, &tok);
+    let ex = common::reward_examples(&tok);
+    let batch = pack_kwise(&ex, tok.pad_id(), Padding::Left, None).unwrap();
+    let expected: Vec<f32> = ex.iter().flat_map(|e| e.answers.iter().map(|a| 1.5 * loglik_alone(&base, &e.prompt, a, usize::MAX)).collect::<Vec<_>>()).collect();
+
+    let plain = reward_model_from_policy(&base, &mut Rng::new(1)).unwrap();
+    assert!(plain.with_frozen_likelihood_source(policy(6, &tok)).unwrap_err().to_string().contains("add the feature first"));
+
+    // The trunk moves away from the base (as ranking training moves it); the feature does not.
+    let rm = feature_only(&base, 1.5).with_frozen_likelihood_source(policy(6, &tok)).unwrap();
+    let wte = &rm.trunk.wte.weight;
+    wte.set_value(wte.value().add_scalar(0.3).unwrap().mul_scalar(1.7).unwrap()).unwrap();
+    let rewards = rm.rewards_for(&batch).unwrap();
+    ranking_loss(&rewards, &batch.groups).unwrap().backward().unwrap();
+    let source = rm.likelihood_source.as_ref().unwrap();
+    assert!(autograd::nn::Module::parameters(source.as_ref()).iter().all(|p| p.grad().is_none()), "the frozen source got a gradient");
+    assert!(rm.likelihood.as_ref().unwrap().grad().is_some(), "w still learns");
+    let got: Vec<f32> = rewards.tensor().to_vec().unwrap();
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!((g - e).abs() < 1e-3 * e.abs().max(1.0), "row {i}: {g} against the base's {e}");
+    }
+    // Trunk and source are separate weights, so the source is not among the trained parameters.
+    let names: Vec<String> = autograd::nn::Module::named_parameters(&rm).into_iter().map(|(n, _)| n).collect();
+    assert!(names.iter().all(|n| n.starts_with("trunk.") || n.starts_with("score.")), "{names:?}");
+
+    // The folder keeps the source in likelihood_model/; a model without one saved there removes it.
+    let dir = std::env::temp_dir().join(format!("rm_frozen_likelihood_{}", std::process::id()));
+    save_reward_dir(&rm, &dir).unwrap();
+    assert!(dir.join(rlhf::reward::folder::LIKELIHOOD_MODEL_DIR).join("config.json").exists());
+    let back = load_reward_dir(&dir).unwrap();
+    assert!(back.likelihood_source.is_some());
+    let again: Vec<f32> = { let _g = no_grad(); back.rewards_for(&batch).unwrap().tensor().to_vec().unwrap() };
+    for (x, y) in got.iter().zip(&again) {
+        assert!((x - y).abs() < 1e-4 * x.abs().max(1.0), "{x} vs {y} after the round trip");
+    }
+    save_reward_dir(&feature_only(&base, 1.5), &dir).unwrap();
+    assert!(!dir.join(rlhf::reward::folder::LIKELIHOOD_MODEL_DIR).exists(), "a stale likelihood model stayed behind");
+    assert!(load_reward_dir(&dir).unwrap().likelihood_source.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

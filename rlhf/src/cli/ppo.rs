@@ -97,6 +97,10 @@ pub struct PpoArgs {
     /// Clip the score to ±this.
     #[arg(long)]
     pub score_clip: Option<f32>,
+    /// Where the reward model's answer-likelihood feature is paid: `answer`, in the score on the last
+    /// token, or `per-token`, each token its own `w · log p` (same return, finer credit).
+    #[arg(long, value_enum, default_value_t = LikelihoodReward::Answer)]
+    pub likelihood_reward: LikelihoodReward,
     /// Stop an iteration's epochs once the approximate KL to the rollout policy exceeds this (0: never).
     #[arg(long, default_value_t = 0.05)]
     pub max_approx_kl: f32,
@@ -112,6 +116,15 @@ pub struct PpoArgs {
     /// Rollout length and temperature, logging, checkpoints, seed, resume, threads.
     #[command(flatten)]
     pub run: RlRunArgs,
+}
+
+/// Where PPO pays the reward model's answer-likelihood feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LikelihoodReward {
+    /// In the score, on the answer's last token.
+    Answer,
+    /// On each answer token, `w · log p(token)`.
+    PerToken,
 }
 
 impl PpoArgs {
@@ -136,6 +149,7 @@ impl PpoArgs {
             max_new_tokens: self.run.max_new_tokens,
             temperature: self.run.temperature,
             generation_batch: self.batch_size.min(64),
+            per_token_feature: self.likelihood_reward == LikelihoodReward::PerToken,
         }
     }
 
@@ -201,6 +215,7 @@ fn train(args: &PpoArgs) -> Result<(), RunError> {
     // The critic reads the head at every token; the reward model's answer-likelihood feature is a whole-
     // answer quantity with no per-token value, so the critic starts from the head alone.
     critic.likelihood = None;
+    critic.likelihood_source = None;
     let block = policy.config.block_size.min(reward.context().unwrap_or(usize::MAX));
     let (pool, skipped) = prompt_pool(&args.input.prompt_source(), &chat, block, args.run.max_new_tokens)?;
     if skipped > 0 {

@@ -13,7 +13,7 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 use rlhf::data::{Conversation, Message};
 use rlhf::reward::{train_reward_model, RewardScorer, RewardTrainOptions};
@@ -33,6 +33,15 @@ pub enum RewardCommand {
     Train(RewardTrainArgs),
     /// Score prompt/answer pairs with a reward model (JSONL in, JSON lines out).
     Score(RewardScoreArgs),
+}
+
+/// Which language model the answer-likelihood feature reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LikelihoodSource {
+    /// A frozen copy of the base model.
+    Frozen,
+    /// The reward model's own trunk, tuned by the rankings.
+    Trained,
 }
 
 /// Options of `rlhf reward train`.
@@ -94,6 +103,11 @@ pub struct RewardTrainArgs {
     /// answer, with a learned weight (GPT trunks only; see `RewardModel`).
     #[arg(long)]
     pub likelihood_feature: bool,
+    /// Where the likelihood feature reads from: `trained`, the trunk itself as the rankings tune it, or
+    /// `frozen`, a frozen copy of the base (kept in the folder's `likelihood_model/`). On the default
+    /// pipeline frozen trained 70% slower, held out 2 points worse and left PPO's correctness unchanged.
+    #[arg(long, value_enum, default_value_t = LikelihoodSource::Trained)]
+    pub likelihood_source: LikelihoodSource,
     /// Longest prompt + answer in tokens (default: the model's context).
     #[arg(long)]
     pub max_len: Option<usize>,
@@ -155,6 +169,7 @@ pub fn run(args: &RewardArgs) -> Result<(), RunError> {
                 trunk_layers: a.trunk_layers,
                 train_layers: a.train_layers,
                 likelihood_feature: a.likelihood_feature,
+                likelihood_frozen: a.likelihood_source == LikelihoodSource::Frozen,
                 max_len: a.max_len,
                 fold_chars: a.fold_chars,
                 timed_prompts: a.timed_prompts,

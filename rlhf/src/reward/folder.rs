@@ -2,7 +2,8 @@
 //! `config.json` (the GPT-2 config with `num_labels: 1`), `model.safetensors` holding `transformer.*` and
 //! `score.weight [1, C]` (plus our `score.bias [1]`, which carries the normalisation offset, and
 //! `score.likelihood [1]` when the model has the answer-likelihood feature), and the
-//! tokenizer files. The same folder serves as PPO's value model (critic) initialisation: the head read at
+//! tokenizer files; a feature read from a frozen language model keeps that model, in the ordinary GPT
+//! layout, in the subfolder `likelihood_model/`. The same folder serves as PPO's value model (critic) initialisation: the head read at
 //! every token instead of the last.
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,9 +13,13 @@ use engine::io::safetensors;
 use engine::rng::Rng;
 use engine::{Error, Result, Tensor};
 use models::gpt::hf::{CONFIG_FILE, WEIGHTS_FILE};
-use models::gpt::{Gpt, GptConfig};
+use models::gpt::{load_hf_dir, save_hf_dir, Gpt, GptConfig};
 
 use super::trunk::RewardModel;
+
+/// The subfolder of a reward-model folder that holds the frozen language model its likelihood feature
+/// reads ([`RewardModel::with_frozen_likelihood_source`]).
+pub const LIKELIHOOD_MODEL_DIR: &str = "likelihood_model";
 
 /// A reward model on the GPT decoder.
 pub type GptRewardModel = RewardModel<Gpt>;
@@ -62,7 +67,14 @@ pub fn save_reward_dir(model: &GptRewardModel, dir: impl AsRef<Path>) -> Result<
     config["pad_token_id"] = serde_json::json!(0);
     let path = dir.join(CONFIG_FILE);
     let json = serde_json::to_string_pretty(&config).expect("a JSON value always serialises");
-    engine::io::write_atomically(&path, |w| std::io::Write::write_all(w, (json + "\n").as_bytes()))
+    engine::io::write_atomically(&path, |w| std::io::Write::write_all(w, (json + "\n").as_bytes()))?;
+    let source_dir = dir.join(LIKELIHOOD_MODEL_DIR);
+    match &model.likelihood_source {
+        Some(source) => save_hf_dir(source, &source_dir),
+        // A model without one must not pick up an older model's when it is loaded from this folder.
+        None if source_dir.exists() => std::fs::remove_dir_all(&source_dir).map_err(|e| Error::io(&source_dir, format!("cannot remove: {e}"))),
+        None => Ok(()),
+    }
 }
 
 /// Loads a folder written by [`save_reward_dir`]. A missing `score.bias` (a folder saved by `transformers`)
@@ -105,5 +117,11 @@ pub fn load_reward_dir(dir: impl AsRef<Path>) -> Result<GptRewardModel> {
     }
     model.load_state_dict(&state).map_err(|e| Error::io(&weights, e.to_string()))?;
     model.trunk.config.dropout = 0.0;
+    let source_dir = dir.join(LIKELIHOOD_MODEL_DIR);
+    if source_dir.exists() {
+        let mut source = load_hf_dir(&source_dir)?;
+        source.config.dropout = 0.0;
+        model = model.with_frozen_likelihood_source(source).map_err(|e| Error::io(&source_dir, e.to_string()))?;
+    }
     Ok(model)
 }

@@ -85,6 +85,12 @@ impl RewardBase for GptBase {
         Ok(())
     }
 
+    fn language_model(&self) -> Result<Gpt, RunError> {
+        let (mut model, _, _) = load_chat_model(&self.dir)?;
+        model.config.dropout = 0.0;
+        Ok(model)
+    }
+
     fn config_json(model: &GptRewardModel) -> serde_json::Value {
         model.trunk.config.to_hf_json()
     }

@@ -76,6 +76,12 @@ pub trait RewardBase {
     /// fresh head drawn from `rng`. Takes the weights out of the base: call it once.
     fn start_model(&mut self, trunk_layers: Option<usize>, rng: &mut Rng) -> Result<RewardModel<Self::Trunk>, RunError>;
 
+    /// A fresh copy of the whole base language model, for the frozen answer-likelihood source
+    /// ([`RewardModel::with_frozen_likelihood_source`]); an error for a base without an LM head.
+    fn language_model(&self) -> Result<Self::Trunk, RunError> {
+        Err(format!("{}: the answer-likelihood feature needs a GPT base (a language model), not an encoder", self.dir().display()).into())
+    }
+
     /// Freezes the embeddings and every block below the last `layers`, so only the top of the trunk and
     /// the head learn.
     fn freeze_below(model: &RewardModel<Self::Trunk>, layers: usize) -> Result<(), RunError>;

@@ -90,6 +90,9 @@ pub struct RewardTrainOptions {
     /// Add the answer-likelihood feature (GPT trunks: [`super::RewardModel::with_likelihood_feature`]),
     /// starting at weight 1 and learned at [`LIKELIHOOD_LR_SCALE`] times the learning rate.
     pub likelihood_feature: bool,
+    /// Where the likelihood feature reads from: a frozen copy of the base (`true`,
+    /// [`super::RewardModel::with_frozen_likelihood_source`]) or the trunk being trained (`false`).
+    pub likelihood_frozen: bool,
     /// Longest row (prompt + answer) in tokens; default and maximum: the model's context.
     pub max_len: Option<usize>,
     /// Rewrite texts in the world's characters ([`super::examples::fold_to_world_chars`]) instead of
@@ -131,6 +134,7 @@ impl Default for RewardTrainOptions {
             trunk_layers: None,
             train_layers: None,
             likelihood_feature: false,
+            likelihood_frozen: false,
             max_len: None,
             fold_chars: false,
             timed_prompts: 16,
@@ -284,6 +288,9 @@ fn train_from<B: RewardBase>(
     let mut model = base.start_model(options.trunk_layers, &mut Rng::new(options.seed))?;
     if options.likelihood_feature {
         model = model.with_likelihood_feature(1.0)?;
+        if options.likelihood_frozen {
+            model = model.with_frozen_likelihood_source(base.language_model()?)?;
+        }
     }
     if let Some(n) = options.train_layers {
         B::freeze_below(&model, n)?;
@@ -317,6 +324,9 @@ fn train_from<B: RewardBase>(
     }
     if options.likelihood_feature {
         run_config["likelihood_feature"] = json!(true);
+        if options.likelihood_frozen {
+            run_config["likelihood_source"] = json!("frozen");
+        }
     }
     let mut start_step = 0;
     if resuming {

@@ -62,6 +62,12 @@ impl RewardTrunk for BertModel {
 /// model is at chance. The feature hands the head that knowledge through the trunk's tied LM head; `w`
 /// is learned with the rest from the rankings (and the trunk's likelihoods are tuned with them).
 ///
+/// **Frozen source.** Tuning the trunk for rankings also moves its likelihoods.
+/// [`RewardModel::with_frozen_likelihood_source`] reads the feature from a frozen copy of the base
+/// instead: `r = head(..) + w · Σ_answer log p_base(token)`. On the default pipeline it made no
+/// difference that mattered: the head learned the same preferences around it (see `rlhf reward train
+/// --likelihood-source`).
+///
 /// Parameters are named `trunk.*` and `score.*` (the head: `score.weight [1, H]`, `score.bias [1]`, and
 /// with the feature `score.likelihood [1]`).
 ///
@@ -88,6 +94,9 @@ pub struct RewardModel<T: RewardTrunk> {
     pub head: Linear,
     /// The weight `w` of the answer-likelihood feature (`None`: no feature).
     pub likelihood: Option<Parameter>,
+    /// The frozen language model the feature reads (`None`: the trunk's own LM head). Not among the
+    /// parameters: no optimiser or checkpoint sees it; the model folder stores it beside the weights.
+    pub likelihood_source: Option<Box<T>>,
 }
 
 impl<T: RewardTrunk> RewardModel<T> {
@@ -96,7 +105,7 @@ impl<T: RewardTrunk> RewardModel<T> {
     pub fn new(trunk: T, rng: &mut Rng) -> Result<RewardModel<T>> {
         let h = trunk.hidden_size();
         let head = Linear::new_normal(h, 1, true, 1.0 / ((h + 1) as f32).sqrt(), rng)?;
-        Ok(RewardModel { trunk, head, likelihood: None })
+        Ok(RewardModel { trunk, head, likelihood: None, likelihood_source: None })
     }
 
     /// Adds the answer-likelihood feature with weight `w` (see the type's documentation); an error for a
@@ -106,6 +115,22 @@ impl<T: RewardTrunk> RewardModel<T> {
             return Err(Error::op("RewardModel", "the answer-likelihood feature needs a trunk with a language-model head (a GPT, not BERT)"));
         }
         self.likelihood = Some(Parameter::new(Tensor::from_vec(vec![w], &[1])?, autograd::ParamKind::Other));
+        Ok(self)
+    }
+
+    /// Reads the answer-likelihood feature from `source`, a frozen language model (the base the trunk
+    /// started from), instead of the trunk; an error without the feature or for a source with no LM head.
+    pub fn with_frozen_likelihood_source(mut self, source: T) -> Result<RewardModel<T>> {
+        if self.likelihood.is_none() {
+            return Err(Error::op("RewardModel", "a likelihood source without the answer-likelihood feature: add the feature first"));
+        }
+        if !source.has_lm_head() {
+            return Err(Error::op("RewardModel", "the likelihood source needs a language-model head (a GPT, not BERT)"));
+        }
+        for p in source.parameters() {
+            p.set_requires_grad(false);
+        }
+        self.likelihood_source = Some(Box::new(source));
         Ok(self)
     }
 
@@ -124,19 +149,39 @@ impl<T: RewardTrunk> RewardModel<T> {
     /// [`RewardModel::rewards`] with `answer_mask` F32 `[B, T - 1]`: 1 where `input_ids[b, t + 1]` is an
     /// answer token (the layout of next-token targets), which the likelihood feature sums over.
     pub fn rewards_masked(&self, input_ids: &Tensor, attention_mask: &Tensor, last_index: &Tensor, answer_mask: Option<&Tensor>) -> Result<Var> {
+        let (head, feature) = self.reward_parts(input_ids, attention_mask, last_index, answer_mask)?;
+        match feature {
+            None => Ok(head),
+            Some(per_token) => head.add(&per_token.sum(&[-1], false)?),
+        }
+    }
+
+    /// The reward in its two parts: the head's score `[B]` at the last real token, and (with the
+    /// answer-likelihood feature) the feature token by token, `w · log p(ids[b, t + 1])` on answer
+    /// positions and 0 elsewhere, `[B, T - 1]`. Their sum over `t` plus the head is
+    /// [`RewardModel::rewards_masked`]; PPO can pay the feature per token, where each token earns it.
+    pub fn reward_parts(&self, input_ids: &Tensor, attention_mask: &Tensor, last_index: &Tensor, answer_mask: Option<&Tensor>) -> Result<(Var, Option<Var>)> {
         let hidden = self.trunk.forward_hidden(input_ids, attention_mask)?; // [B, T, H]
         let head = last_token_values(&self.head.forward(&hidden)?.squeeze(-1)?, last_index)?; // [B]
         let Some(w) = &self.likelihood else {
-            return Ok(head);
+            return Ok((head, None));
         };
         let mask = answer_mask.ok_or_else(|| Error::op("RewardModel", "the answer-likelihood feature needs the answer mask (rewards_masked, rewards_for)"))?;
         let (b, t) = (input_ids.shape()[0], input_ids.shape()[1]);
         if mask.shape() != [b, t.saturating_sub(1)] {
             return Err(Error::op("RewardModel", format!("answer mask {:?} for ids {:?}: expected [{b}, {}]", mask.shape(), input_ids.shape(), t.saturating_sub(1))));
         }
-        let logprobs = self.trunk.next_token_logprobs(&hidden, input_ids)?.ok_or_else(|| Error::op("RewardModel", "the trunk has no language-model head"))?;
-        let answer_loglik = logprobs.mul(&Var::constant(mask.to_dtype(engine::DType::F32)?))?.sum(&[-1], false)?; // [B]
-        head.add(&answer_loglik.mul(&w.var())?)
+        let no_head = || Error::op("RewardModel", "the likelihood's model has no language-model head");
+        let logprobs = match &self.likelihood_source {
+            None => self.trunk.next_token_logprobs(&hidden, input_ids)?.ok_or_else(no_head)?,
+            Some(source) => {
+                let _frozen = autograd::no_grad();
+                let h = source.forward_hidden(input_ids, attention_mask)?;
+                Var::constant(source.next_token_logprobs(&h, input_ids)?.ok_or_else(no_head)?.into_tensor())
+            }
+        };
+        let per_token = logprobs.mul(&Var::constant(mask.to_dtype(engine::DType::F32)?))?.mul(&w.var())?; // [B, T-1]
+        Ok((head, Some(per_token)))
     }
 
     /// Rewards `[B]` of a packed batch; an error when the trunk cannot take the batch's padding side.

@@ -96,6 +96,10 @@ pub struct PpoConfig {
     pub temperature: f32,
     /// Rollouts generated per KV-cache batch.
     pub generation_batch: usize,
+    /// Pay the reward model's answer-likelihood feature token by token instead of in the final score
+    /// ([`super::rewards::Rewards::add_per_token`]); nothing changes for a reward model without it.
+    #[serde(default)]
+    pub per_token_feature: bool,
 }
 
 impl Default for PpoConfig {
@@ -120,6 +124,7 @@ impl Default for PpoConfig {
             max_new_tokens: 64,
             temperature: 1.0,
             generation_batch: 64,
+            per_token_feature: false,
         }
     }
 }
@@ -179,14 +184,26 @@ impl PpoTrainer<'_> {
             let _guard = autograd::no_grad();
             critic_values(&self.ac.critic, &batch)?.into_tensor()
         };
-        let raw_scores = self.scorer.score(&batch, &rows)?;
+        // The reward model's score: read once per answer, or (the likelihood feature) partly per token.
+        let (head_scores, per_token) =
+            if c.per_token_feature { self.scorer.score_per_token(&batch, &rows)? } else { (self.scorer.score(&batch, &rows)?, None) };
+        let raw_scores: Vec<f32> = match &per_token {
+            None => head_scores.clone(),
+            Some(p) => {
+                let row_sums = p.sum(&[-1], false)?.to_vec_f32()?;
+                head_scores.iter().zip(&row_sums).map(|(h, s)| h + s).collect()
+            }
+        };
 
         // 3. Rewards, GAE, whitening.
         let beta = self.kl.beta() as f32;
         let ended: Vec<bool> = rollouts.iter().map(|r| r.finished).collect();
         let reward_options =
             RewardOptions { kl_beta: beta, missing_eos_penalty: Some(c.missing_eos_penalty), score_clip: c.score_clip };
-        let rewards = per_token_rewards(&raw_scores, &logp_old, &logp_ref, &batch.mask, &ended, &reward_options)?;
+        let mut rewards = per_token_rewards(&head_scores, &logp_old, &logp_ref, &batch.mask, &ended, &reward_options)?;
+        if let Some(p) = &per_token {
+            rewards = rewards.add_per_token(p, &batch.mask)?;
+        }
         let gae_out = gae(&rewards.rewards, &values_old, &batch.mask, &GaeOptions { gamma: c.gamma, lambda: c.lambda })?;
         let advantages =
             if c.whiten_advantages { whiten(&gae_out.advantages, &batch.mask, true)? } else { gae_out.advantages.clone() };

@@ -7,6 +7,11 @@
 //! s   = clip(score − [no EOS]·penalty, −c, c)             (penalty and clip optional)
 //! ```
 //!
+//! A reward model whose score is partly a sum over the answer's tokens (the answer-likelihood feature,
+//! `w · Σ_t log p(a_t)`) can pay that part where it is earned, `r_t += w · log p(a_t)`, with
+//! [`Rewards::add_per_token`]: the return of every row is unchanged (γ = 1), but the token that made the
+//! answer unlikely gets its own reward instead of sharing the end-of-answer score with all the others.
+//!
 //! The penalty for answers that never end (hit the length limit without an end-of-sequence token) is
 //! subtracted from the score before clipping, so that clipping bounds what the optimizer finally sees.
 //! Positions outside the mask get reward 0. A row with no response token gets nothing (its score is
@@ -43,6 +48,36 @@ pub struct Rewards {
     pub scores: Vec<f32>,
     /// Per row, the position `t` that received the score (`None` for rows without a response token).
     pub last_token: Vec<Option<usize>>,
+}
+
+impl Rewards {
+    /// Adds `per_token [B, T]` to the rewards on the positions of `mask` (the reward model's per-token part,
+    /// see the module documentation); `scores` and `kl_penalty` keep what they were.
+    ///
+    /// ```
+    /// use engine::Tensor;
+    /// use rlhf::rl::rewards::{per_token_rewards, RewardOptions};
+    /// let logp = Tensor::zeros(&[1, 3], engine::DType::F32)?;
+    /// let mask = Tensor::from_vec(vec![1u8, 1, 0], &[1, 3])?;
+    /// let r = per_token_rewards(&[0.5], &logp, &logp, &mask, &[true], &RewardOptions::default())?;
+    /// let dense = Tensor::from_vec(vec![-0.25f32, -1.0, -9.0], &[1, 3])?;
+    /// assert_eq!(r.add_per_token(&dense, &mask)?.rewards.to_vec::<f32>()?, vec![-0.25, -0.5, 0.0]);
+    /// # Ok::<(), engine::Error>(())
+    /// ```
+    pub fn add_per_token(mut self, per_token: &Tensor, mask: &Tensor) -> Result<Rewards> {
+        const OP: &str = "Rewards::add_per_token";
+        let (b, t) = shape_2d(OP, "rewards", &self.rewards)?;
+        let dense = values_2d(OP, "per_token", per_token, &[b, t])?;
+        let m = mask_bools(OP, mask, &[b, t])?;
+        let mut r = self.rewards.contiguous()?.to_vec::<f32>()?;
+        for i in 0..b * t {
+            if m[i] {
+                r[i] += dense[i];
+            }
+        }
+        self.rewards = Tensor::from_vec(r, &[b, t])?;
+        Ok(self)
+    }
 }
 
 /// Per row, the last position where `mask [B, T]` is nonzero (`None` for an empty row).

@@ -213,6 +213,13 @@ pub fn critic_values(critic: &GptRewardModel, batch: &PaddedBatch) -> Result<Var
 pub trait AnswerScorer {
     /// One score per row of `batch` (`rollouts[i]` is row `i`).
     fn score(&self, batch: &PaddedBatch, rollouts: &[&Rollout]) -> Result<Vec<f32>>;
+
+    /// The score split into what is read once per answer (`[B]`) and what is earned token by token
+    /// (`[B, L-1]` in the layout of `batch.mask`, or `None`); the row sums of the second plus the first
+    /// are [`AnswerScorer::score`]. By default everything is read once per answer.
+    fn score_per_token(&self, batch: &PaddedBatch, rollouts: &[&Rollout]) -> Result<(Vec<f32>, Option<Tensor>)> {
+        Ok((self.score(batch, rollouts)?, None))
+    }
 }
 
 impl AnswerScorer for GptRewardModel {
@@ -221,5 +228,13 @@ impl AnswerScorer for GptRewardModel {
     fn score(&self, batch: &PaddedBatch, _rollouts: &[&Rollout]) -> Result<Vec<f32>> {
         let _guard = no_grad();
         self.rewards_masked(&batch.ids, &batch.attention, &batch.last_index, Some(&batch.mask))?.into_tensor().to_vec_f32()
+    }
+
+    /// The head at the last token, and the answer-likelihood feature (when the model has it) on each
+    /// answer token.
+    fn score_per_token(&self, batch: &PaddedBatch, _rollouts: &[&Rollout]) -> Result<(Vec<f32>, Option<Tensor>)> {
+        let _guard = no_grad();
+        let (head, feature) = self.reward_parts(&batch.ids, &batch.attention, &batch.last_index, Some(&batch.mask))?;
+        Ok((head.into_tensor().to_vec_f32()?, feature.map(|f| f.into_tensor())))
     }
 }

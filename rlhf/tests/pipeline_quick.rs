@@ -109,3 +109,22 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
     assert_eq!(kept, 2, "the resumed pipeline ran PPO again");
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn one_round_by_default_ranks_once_and_trains_one_reward_model() {
+    let out = temp_dir("one_round");
+    let summary = pipeline(&out, &[]);
+    let stages = summary["stage_wall_time_s"].as_object().unwrap();
+    let mut names: Vec<&str> = stages.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["evaluation", "pg", "ppo", "pretrain", "rank", "reward", "sft"]);
+    for absent in ["reward_round1", "ppo_round1", "rankings_round2.jsonl"] {
+        assert!(!out.join(absent).exists(), "{absent} exists after one round");
+    }
+    let trained_on = std::fs::read_to_string(out.join("reward/summary.json")).unwrap();
+    assert!(trained_on.contains("rankings.jsonl") && !trained_on.contains("round2"), "{trained_on}");
+    // Every drawn reward prompt is ranked, repeats included.
+    let ranked = std::fs::read_to_string(out.join("rankings.jsonl")).unwrap().lines().count();
+    assert_eq!(ranked, 24, "--quick ranks 24 drawn prompts");
+    std::fs::remove_dir_all(&out).unwrap();
+}

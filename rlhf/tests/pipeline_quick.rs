@@ -84,6 +84,15 @@ fn the_quick_pipeline_runs_every_stage_and_writes_the_report() {
         serde_json::from_slice(&o.stdout).expect("rlhf eval prints JSON")
     };
     let eight = eval(&["--samples", "8"]);
+    // --against: the paired gain of one model over another, as the pipeline reports PPO's over SFT's.
+    let mut versus: Vec<String> = ["eval", "--model", out.join("ppo").to_str().unwrap(), "--against", out.join("sft").to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    versus.extend(["--prompts", "16", "--samples", "8", "--threads", "1"].iter().map(|s| s.to_string()));
+    let o = Command::new(env!("CARGO_BIN_EXE_rlhf")).args(&versus).stdin(Stdio::null()).output().expect("rlhf runs");
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let versus: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(versus["correct"], summary["correct_ppo"], "{versus}");
+    assert_eq!(versus["against"]["correct"], summary["correct_sft"], "{versus}");
+    assert_eq!(versus["against"]["correct_gain"], summary["correct_gain_ppo_vs_sft"], "{versus}");
     assert_eq!(eight["correct"], summary["correct_sft"], "{eight}");
     assert_eq!(eight["answers"], 128);
     assert_eq!(eval(&["--temperature", "0"])["correct"], summary["greedy"]["correct_sft"]);

@@ -5,13 +5,16 @@
 //! rlhf eval --model runs/pipeline/ppo                      # 300 prompts, one sample each at T = 1
 //! rlhf eval --model runs/pipeline/sft --samples 4          # 1,200 answers: a tighter estimate
 //! rlhf eval --model runs/pipeline/sft --temperature 0 --answers sft_greedy.jsonl
+//! rlhf eval --model runs/pipeline/ppo --against runs/pipeline/sft --prompts 1000 --samples 8
 //! ```
 //! Prints one JSON object: the correct, polite and concise fractions, the mean checker score, the correct
-//! fraction per task family and the standard error of the correct fraction.
+//! fraction per task family and the standard error of the correct fraction; with `--against`, the other
+//! model's correct fraction on the same prompts and samples and the paired gain (`report::correct_gain`).
 use std::path::PathBuf;
 
 use clap::Args;
 use rlhf::evaluate::{correct_by_family_json, eval_prompts, evaluate_world_sampled};
+use rlhf::report::correct_gain;
 use rlhf::run::RunError;
 use rlhf::sample::SampleOptions;
 use serde_json::json;
@@ -40,6 +43,10 @@ pub struct EvalArgs {
     /// Seed of the first sample (sample i uses seed + i); the pipeline samples with the world seed.
     #[arg(long, default_value_t = 1337)]
     pub seed: u64,
+    /// A second model answering the same prompts with the same seeds: report its correct fraction and the
+    /// gain of --model over it, paired by prompt, with its standard error.
+    #[arg(long)]
+    pub against: Option<PathBuf>,
     /// Also write every graded answer to this JSONL file.
     #[arg(long)]
     pub answers: Option<PathBuf>,
@@ -67,7 +74,7 @@ pub fn run(args: &EvalArgs) -> Result<(), RunError> {
             .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
     let s = &eval.summary;
-    let report = json!({
+    let mut report = json!({
         "model": dir.display().to_string(),
         "prompts": prompts.len(),
         "samples_per_prompt": samples,
@@ -83,6 +90,18 @@ pub fn run(args: &EvalArgs) -> Result<(), RunError> {
         "finished": eval.finished_fraction(),
         "correct_by_family": correct_by_family_json(&eval.answers),
     });
+    if let Some(other) = &args.against {
+        let other_dir = super::generate::resolve_model_dir(other)?;
+        let (other_model, _, other_chat) = super::sft::load_chat_model(&other_dir)?;
+        let base = pool.install(|| evaluate_world_sampled(&other_model, &other_chat, &prompts, &options, samples))?;
+        let gain = correct_gain(&eval.answers, &base.answers)?;
+        report["against"] = json!({
+            "model": other_dir.display().to_string(),
+            "correct": base.summary.correct,
+            "correct_by_family": correct_by_family_json(&base.answers),
+            "correct_gain": gain,
+        });
+    }
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -130,13 +130,13 @@ pub fn collect_rankings(
     let total = usable.len();
     let name = labeler.name();
     let mut done = 0;
-    'chunks: for (c, chunk) in usable.chunks(options.chunk_prompts.max(1)).enumerate() {
+    let chunk_size = options.chunk_prompts.max(1);
+    'chunks: for (c, chunk) in usable.chunks(chunk_size).enumerate() {
         let longest = chunk.iter().map(|(len, _)| *len).max().unwrap_or(0);
         let max_new = options.max_new_tokens.min(block - longest);
         report.max_new_tokens = report.max_new_tokens.max(max_new);
         let chunk: Vec<Conversation> = chunk.iter().map(|(_, p)| p.clone()).collect();
-        let first = c * options.chunk_prompts.max(1);
-        let todo: Vec<usize> = (0..chunk.len()).filter(|&i| !ranked_before[first + i]).collect();
+        let todo: Vec<usize> = (0..chunk.len()).filter(|&i| !ranked_before[c * chunk_size + i]).collect();
         report.already_ranked += chunk.len() - todo.len();
         done += chunk.len() - todo.len();
         if todo.is_empty() {

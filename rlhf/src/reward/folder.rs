@@ -3,8 +3,8 @@
 //! `score.weight [1, C]` (plus our `score.bias [1]`, which carries the normalisation offset, and
 //! `score.likelihood [1]` when the model has the answer-likelihood feature), and the
 //! tokenizer files; a feature read from a frozen language model keeps that model, in the ordinary GPT
-//! layout, in the subfolder `likelihood_model/`. The same folder serves as PPO's value model (critic) initialisation: the head read at
-//! every token instead of the last.
+//! layout, in the subfolder `likelihood_model/`. The same folder serves as PPO's value model (critic)
+//! initialisation: the head read at every token instead of the last.
 use std::collections::BTreeMap;
 use std::path::Path;
 
